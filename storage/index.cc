@@ -1,0 +1,288 @@
+#include "storage/index.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/options.h>
+#include <rocksdb/slice_transform.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include <cstring>
+
+namespace muninn::storage {
+namespace {
+
+enum cf_id : std::size_t { cf_default = 0, cf_offsets, cf_streams, cf_heads, cf_ids, cf_count };
+const char* const cf_names[cf_count] = {"default", "offsets", "streams", "heads", "ids"};
+constexpr std::string_view checkpoint_key = "checkpoint";
+constexpr std::string_view format_key = "format";
+
+void put_be64(std::string& s, std::uint64_t v) {
+  for (int i = 7; i >= 0; --i) s.push_back(char(std::uint8_t(v >> (8 * i))));
+}
+std::uint64_t get_be64(const char* p) {
+  std::uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | std::uint8_t(p[i]);
+  return v;
+}
+void put_le64(std::string& s, std::uint64_t v) {
+  for (int i = 0; i < 8; ++i) s.push_back(char(std::uint8_t(v >> (8 * i))));
+}
+std::uint64_t get_le64(const char* p) {
+  std::uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | std::uint8_t(p[i]);
+  return v;
+}
+// Signed values sort correctly as big-endian once the sign bit is flipped.
+std::uint64_t order_signed(std::int64_t v) { return std::uint64_t(v) ^ (1ull << 63); }
+
+// hash(8, big-endian) | length(1) | name: the length keeps keys prefix-free.
+std::string stream_key(std::string_view stream) {
+  std::string k;
+  k.reserve(9 + stream.size() + 8);
+  put_be64(k, stream_hash(stream));
+  k.push_back(char(std::uint8_t(stream.size())));
+  k.append(stream);
+  return k;
+}
+
+std::string offset_key(std::uint64_t offset) {
+  std::string k = "o";
+  put_be64(k, offset);
+  return k;
+}
+std::string time_key(std::int64_t micros, std::uint64_t offset) {
+  std::string k = "t";
+  put_be64(k, order_signed(micros));
+  put_be64(k, offset);
+  return k;
+}
+
+rocksdb::Slice slice(std::string_view s) { return {s.data(), s.size()}; }
+rocksdb::Slice slice(const codec::event_id& id) {
+  return {reinterpret_cast<const char*>(id.bytes.data()), id.bytes.size()};
+}
+
+rocksdb::ColumnFamilyOptions family_options(std::size_t which) {
+  rocksdb::ColumnFamilyOptions o;
+  rocksdb::BlockBasedTableOptions t;
+  t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10, false));
+  t.whole_key_filtering = true;
+  if (which == cf_streams || which == cf_heads) {
+    // Stream keys start with the stream's hash: prefix blooms make a read
+    // of one stream touch only the files that hold it.
+    o.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(8));
+    o.memtable_prefix_bloom_size_ratio = 0.05;
+  }
+  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+  o.write_buffer_size = 32u << 20;
+  return o;
+}
+
+}  // namespace
+
+std::uint64_t stream_hash(std::string_view stream) noexcept {
+  // FNV-1a 64 with a final avalanche (splitmix64). Persisted: never change.
+  std::uint64_t h = 1469598103934665603ull;
+  for (char c : stream) {
+    h ^= std::uint8_t(c);
+    h *= 1099511628211ull;
+  }
+  h ^= h >> 30;
+  h *= 0xbf58476d1ce4e5b9ull;
+  h ^= h >> 27;
+  h *= 0x94d049bb133111ebull;
+  h ^= h >> 31;
+  return h;
+}
+
+result<std::unique_ptr<index_db>, std::string> index_db::open(const std::string& path) {
+  rocksdb::DBOptions opts;
+  opts.create_if_missing = true;
+  opts.create_missing_column_families = true;
+  opts.atomic_flush = true;  // all families persist at the same write boundary
+  opts.max_background_jobs = 2;
+  opts.paranoid_checks = true;
+  opts.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  opts.keep_log_file_num = 2;
+  std::vector<rocksdb::ColumnFamilyDescriptor> descs;
+  for (std::size_t i = 0; i < cf_count; ++i) descs.emplace_back(cf_names[i], family_options(i));
+  std::unique_ptr<index_db> idx(new index_db());
+  rocksdb::DB* raw = nullptr;
+  auto s = rocksdb::DB::Open(opts, path, descs, &idx->cfs_, &raw);
+  if (!s.ok()) return unexpected(s.ToString());
+  idx->db_.reset(raw);
+  std::string fmt;
+  s = idx->db_->Get(rocksdb::ReadOptions(), idx->cfs_[cf_default], slice(format_key), &fmt);
+  if (s.IsNotFound()) {
+    rocksdb::WriteOptions wo;
+    s = idx->db_->Put(wo, idx->cfs_[cf_default], slice(format_key), std::to_string(index_format_version));
+    if (!s.ok()) return unexpected(s.ToString());
+  } else if (!s.ok()) {
+    return unexpected(s.ToString());
+  } else if (fmt != std::to_string(index_format_version)) {
+    return unexpected("index format " + fmt + " is not " + std::to_string(index_format_version));
+  }
+  return idx;
+}
+
+void index_db::destroy(const std::string& path) {
+  std::vector<rocksdb::ColumnFamilyDescriptor> descs;
+  for (std::size_t i = 0; i < cf_count; ++i) descs.emplace_back(cf_names[i], family_options(i));
+  auto s = rocksdb::DestroyDB(path, rocksdb::Options(), descs);
+  (void)s;  // the caller removes whatever is left of the directory
+}
+
+index_db::~index_db() {
+  if (!db_) return;
+  for (auto* h : cfs_) db_->DestroyColumnFamilyHandle(h);
+  cfs_.clear();
+  db_->Close();
+}
+
+std::optional<index_checkpoint> index_db::checkpoint() const {
+  std::string v;
+  auto s = db_->Get(rocksdb::ReadOptions(), cfs_[cf_default], slice(checkpoint_key), &v);
+  if (!s.ok() || v.size() != 8 + 32) return std::nullopt;
+  index_checkpoint cp;
+  cp.next_offset = get_le64(v.data());
+  std::memcpy(cp.hash.data(), v.data() + 8, 32);
+  return cp;
+}
+
+std::optional<std::pair<std::uint64_t, std::int64_t>> index_db::find_id(const codec::event_id& id) const {
+  std::string v;
+  auto s = db_->Get(rocksdb::ReadOptions(), cfs_[cf_ids], slice(id), &v);
+  if (!s.ok() || v.size() != 16) return std::nullopt;
+  return std::pair{get_le64(v.data()), std::int64_t(get_le64(v.data() + 8))};
+}
+
+std::optional<codec::event_id> index_db::max_id() const {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[cf_ids]));
+  it->SeekToLast();
+  if (!it->Valid() || it->key().size() != 16) return std::nullopt;
+  codec::event_id id;
+  std::memcpy(id.bytes.data(), it->key().data(), 16);
+  return id;
+}
+
+std::optional<std::pair<std::int64_t, std::uint64_t>> index_db::stream_head(std::string_view stream) const {
+  std::string v;
+  auto s = db_->Get(rocksdb::ReadOptions(), cfs_[cf_heads], slice(stream_key(stream)), &v);
+  if (!s.ok() || v.size() != 16) return std::nullopt;
+  return std::pair{std::int64_t(get_le64(v.data())), get_le64(v.data() + 8)};
+}
+
+std::vector<std::pair<std::int64_t, std::uint64_t>> index_db::stream_range(std::string_view stream,
+                                                                           std::int64_t from_version,
+                                                                           std::size_t max) const {
+  std::vector<std::pair<std::int64_t, std::uint64_t>> out;
+  const std::string prefix = stream_key(stream);
+  std::string start = prefix;
+  put_be64(start, std::uint64_t(std::max<std::int64_t>(from_version, 0)));
+  rocksdb::ReadOptions ro;
+  ro.prefix_same_as_start = true;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cfs_[cf_streams]));
+  for (it->Seek(slice(start)); it->Valid() && out.size() < max; it->Next()) {
+    auto k = it->key();
+    if (k.size() != prefix.size() + 8 || std::memcmp(k.data(), prefix.data(), prefix.size()) != 0) break;
+    if (it->value().size() != 8) break;
+    out.emplace_back(std::int64_t(get_be64(k.data() + prefix.size())), get_le64(it->value().data()));
+  }
+  return out;
+}
+
+namespace {
+sparse_entry decode_sparse(std::uint64_t offset, rocksdb::Slice v) {
+  sparse_entry e;
+  e.offset = offset;
+  e.segment = get_le64(v.data());
+  e.position = get_le64(v.data() + 8);
+  if (v.size() >= 24) e.commit_time = std::int64_t(get_le64(v.data() + 16));
+  return e;
+}
+}  // namespace
+
+std::optional<sparse_entry> index_db::sparse_at_or_before(std::uint64_t offset) const {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[cf_offsets]));
+  it->SeekForPrev(slice(offset_key(offset)));
+  if (!it->Valid()) return std::nullopt;
+  auto k = it->key();
+  if (k.size() != 9 || k[0] != 'o' || it->value().size() != 24) return std::nullopt;
+  return decode_sparse(get_be64(k.data() + 1), it->value());
+}
+
+std::optional<sparse_entry> index_db::sparse_before_time(std::int64_t micros) const {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[cf_offsets]));
+  // The largest 't' key below (micros, 0).
+  it->SeekForPrev(slice(time_key(micros, 0)));
+  if (it->Valid() && it->key() == slice(time_key(micros, 0))) it->Prev();
+  if (!it->Valid()) return std::nullopt;
+  auto k = it->key();
+  if (k.size() != 17 || k[0] != 't' || it->value().size() != 16) return std::nullopt;
+  auto e = decode_sparse(get_be64(k.data() + 9), it->value());
+  e.commit_time = std::int64_t(get_be64(k.data() + 1) ^ (1ull << 63));
+  return e;
+}
+
+index_db::write_batch::write_batch() : wb_(std::make_unique<rocksdb::WriteBatch>()) {}
+index_db::write_batch::~write_batch() = default;
+
+void index_db::write_batch::add_sparse(const sparse_entry& e) {
+  std::string v;
+  put_le64(v, e.segment);
+  put_le64(v, e.position);
+  std::string tv = v;
+  put_le64(v, std::uint64_t(e.commit_time));
+  wb_->Put(db_->cfs_[cf_offsets], slice(offset_key(e.offset)), slice(v));
+  wb_->Put(db_->cfs_[cf_offsets], slice(time_key(e.commit_time, e.offset)), slice(tv));
+}
+
+void index_db::write_batch::add_event(std::string_view stream, std::int64_t version,
+                                      const codec::event_id& id, std::uint64_t offset) {
+  std::string k = stream_key(stream);
+  put_be64(k, std::uint64_t(version));
+  std::string v;
+  put_le64(v, offset);
+  wb_->Put(db_->cfs_[cf_streams], slice(k), slice(v));
+  put_le64(v, std::uint64_t(version));
+  wb_->Put(db_->cfs_[cf_ids], slice(id), slice(v));
+}
+
+void index_db::write_batch::set_head(std::string_view stream, std::int64_t version, std::uint64_t offset) {
+  std::string v;
+  put_le64(v, std::uint64_t(version));
+  put_le64(v, offset);
+  wb_->Put(db_->cfs_[cf_heads], slice(stream_key(stream)), slice(v));
+}
+
+std::size_t index_db::write_batch::count() const { return wb_->Count(); }
+
+std::unique_ptr<index_db::write_batch> index_db::begin() {
+  auto wb = std::make_unique<write_batch>();
+  wb->db_ = this;
+  return wb;
+}
+
+result<void, std::string> index_db::commit(write_batch& wb, const index_checkpoint& cp) {
+  std::string v;
+  put_le64(v, cp.next_offset);
+  v.append(reinterpret_cast<const char*>(cp.hash.data()), cp.hash.size());
+  wb.wb_->Put(cfs_[cf_default], slice(checkpoint_key), slice(v));
+  rocksdb::WriteOptions wo;
+  wo.disableWAL = true;  // the log is the WAL: a lost index write is redone from the segments
+  auto s = db_->Write(wo, wb.wb_.get());
+  wb.wb_->Clear();
+  if (!s.ok()) return unexpected(s.ToString());
+  return {};
+}
+
+result<void, std::string> index_db::flush() {
+  rocksdb::FlushOptions fo;
+  fo.wait = true;
+  auto s = db_->Flush(fo, cfs_);
+  if (!s.ok()) return unexpected(s.ToString());
+  return {};
+}
+
+}  // namespace muninn::storage

@@ -1,0 +1,335 @@
+// The append path: sequencing under seq_mu_ (preconditions, offsets, hash
+// chain, bytes), then group commit on the I/O thread.
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "codec/batch_generated.h"
+#include "codec/frame.h"
+#include "storage/log_impl.h"
+#include "storage/segment_format.h"
+
+namespace muninn::storage {
+namespace {
+
+append_error make_error(errc code, std::uint32_t index, std::string message) {
+  append_error e;
+  e.code = code;
+  e.event_index = index;
+  e.message = std::move(message);
+  return e;
+}
+
+std::string version_text(std::int64_t v) { return v < 0 ? std::string("none") : std::to_string(v); }
+
+// The UUIDv7 timestamp (ms) of an id, or nullopt for other versions.
+std::optional<std::uint64_t> v7_millis(const codec::event_id& id) {
+  if ((id.bytes[6] >> 4) != 7) return std::nullopt;
+  std::uint64_t ms = 0;
+  for (int i = 0; i < 6; ++i) ms = (ms << 8) | id.bytes[i];
+  return ms;
+}
+
+// How many bytes one group write may carry at most.
+constexpr std::size_t max_group_bytes = 16u << 20;
+
+}  // namespace
+
+std::optional<stream_state> log_impl::lookup_stream(std::string_view stream) {
+  if (auto it = streams_.find(stream); it != streams_.end()) return it->second;
+  // Not appended since the cache last held it: everything about it is in
+  // the index (entries are only evicted once indexed).
+  if (auto h = index_->stream_head(stream)) return stream_state{h->first, h->second};
+  return std::nullopt;
+}
+
+std::optional<std::pair<std::uint64_t, std::int64_t>> log_impl::lookup_id(const codec::event_id& id) {
+  if (auto it = ids_.find(id); it != ids_.end()) return it->second;
+  if (!index_has_foreign_ids_) {
+    auto ms = v7_millis(id);
+    if (ms && *ms > id_watermark_ms_) return std::nullopt;  // newer than anything the index holds
+  }
+  return index_->find_id(id);
+}
+
+void log_impl::trim_caches() {
+  const std::uint64_t indexed = indexed_.load(std::memory_order_acquire);
+  if (streams_.size() > 2 * opts_.cached_streams) {
+    for (auto it = streams_.begin(); it != streams_.end() && streams_.size() > opts_.cached_streams;)
+      it = it->second.offset < indexed ? streams_.erase(it) : std::next(it);
+  }
+  if (ids_.size() > 2 * opts_.cached_ids) {
+    for (auto it = ids_.begin(); it != ids_.end() && ids_.size() > opts_.cached_ids;) {
+      if (it->second.first < indexed) {
+        if (auto ms = v7_millis(it->first)) {
+          id_watermark_ms_ = std::max(id_watermark_ms_, *ms);
+        } else {
+          index_has_foreign_ids_ = true;
+        }
+        it = ids_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+}
+
+void log_impl::append(const append_request& req, append_callback done) {
+  const auto n = req.events.size();
+  if (n == 0) return done(unexpected(make_error(errc::empty_batch, 0, "append with no events")));
+  if (n > opts_.limits.max_events)
+    return done(unexpected(make_error(errc::invalid_event, std::uint32_t(opts_.limits.max_events),
+                                      "batch of " + std::to_string(n) + " events exceeds the limit of " +
+                                          std::to_string(opts_.limits.max_events))));
+  if (req.producer_id.size() > opts_.limits.max_producer_id_bytes)
+    return done(unexpected(make_error(errc::invalid_event, 0, "producer id is too long")));
+  for (std::size_t i = 0; i < n; ++i) {
+    if (auto ec = codec::check_event(req.events[i], opts_.limits); ec != codec::errc::ok)
+      return done(unexpected(make_error(errc::invalid_event, std::uint32_t(i),
+                                        "event " + std::to_string(i) + ": " + std::string(codec::to_string(ec)))));
+  }
+
+  std::unique_lock lk(seq_mu_);
+  // Back-pressure: bounded unwritten bytes and a bounded index lag.
+  while (!fenced_ && !closing_ &&
+         (queued_bytes_.load() > opts_.max_queued_bytes ||
+          next_offset_ - indexed_.load() > opts_.max_unindexed_events)) {
+    lk.unlock();
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+    lk.lock();
+  }
+  if (closing_) return lk.unlock(), done(unexpected(make_error(errc::closed, 0, "the log is closed")));
+  if (fenced_)
+    return lk.unlock(), done(unexpected(make_error(errc::fenced, 0, std::string(to_string(errc::fenced)))));
+
+  append_ok ok;
+  ok.events.resize(n);
+  std::vector<std::int64_t> versions;
+  versions.reserve(n);
+  std::vector<codec::event_in> fresh;  // the events that get new offsets
+  fresh.reserve(n);
+  std::uint64_t need = 0;  // acknowledged once this many events are durable
+  // Undo log: the caches are updated as we go and rolled back on refusal.
+  std::vector<std::pair<std::string_view, std::optional<stream_state>>> undo_streams;
+  std::vector<codec::event_id> undo_ids;
+  auto rollback = [&] {
+    for (auto it = undo_streams.rbegin(); it != undo_streams.rend(); ++it) {
+      if (it->second) {
+        streams_.find(it->first)->second = *it->second;
+      } else {
+        streams_.erase(streams_.find(it->first));
+      }
+    }
+    for (const auto& id : undo_ids) ids_.erase(id);
+  };
+
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto& e = req.events[i];
+    if (auto known = lookup_id(e.id)) {
+      ok.events[i] = appended_event{known->first, known->second, true};
+      need = std::max(need, known->first + 1);
+      continue;
+    }
+    auto cur = lookup_stream(e.stream);
+    const std::int64_t actual = cur ? cur->version : -1;
+    const bool mismatch = (e.expected_version == codec::expect_no_stream && actual != -1) ||
+                          (e.expected_version >= 0 && e.expected_version != actual);
+    if (mismatch) {
+      rollback();
+      lk.unlock();
+      auto err = make_error(errc::wrong_expected_version, std::uint32_t(i),
+                            "event " + std::to_string(i) + ": stream '" + std::string(e.stream) +
+                                "' expected version " + version_text(e.expected_version) + " but it is at " +
+                                version_text(actual));
+      err.actual_version = actual;
+      return done(unexpected(std::move(err)));
+    }
+    const std::uint64_t offset = next_offset_ + fresh.size();
+    const std::int64_t version = actual + 1;
+    auto sit = streams_.find(e.stream);
+    if (sit == streams_.end()) {
+      sit = streams_.emplace(std::string(e.stream), stream_state{}).first;
+      undo_streams.emplace_back(sit->first, std::nullopt);
+    } else {
+      undo_streams.emplace_back(sit->first, sit->second);
+    }
+    sit->second = stream_state{version, offset};
+    ids_.emplace(e.id, std::pair{offset, version});
+    undo_ids.push_back(e.id);
+    ok.events[i] = appended_event{offset, version, false};
+    versions.push_back(version);
+    fresh.push_back(e);
+  }
+
+  pending_append p;
+  p.acks = req.acks;
+  p.done = std::move(done);
+  if (!fresh.empty()) {
+    codec::batch_builder::header h;
+    h.base_offset = next_offset_;
+    h.commit_time = std::max(opts_.clock(), last_commit_time_);
+    h.producer_id = req.producer_id;
+    h.producer_seq = req.producer_seq;
+    h.prev_hash = last_hash_;
+    codec::hash256 hash{};
+    auto frame = builder_.build(h, fresh, versions, hash);
+    p.frame = std::make_shared<const std::vector<std::byte>>(frame.begin(), frame.end());
+    p.base = next_offset_;
+    p.count = std::uint32_t(fresh.size());
+    p.commit_time = h.commit_time;
+    p.hash = hash;
+    last_hash_ = hash;
+    last_commit_time_ = h.commit_time;
+    next_offset_ += fresh.size();
+    need = std::max(need, next_offset_);
+    queued_bytes_ += p.frame->size();
+  }
+  p.ok = std::move(ok);
+  trim_caches();
+
+  const std::uint64_t reached =
+      (req.acks == ack_mode::written ? written_ : durable_).load(std::memory_order_acquire);
+  if (!p.frame && need <= reached) {
+    // Every event was a duplicate of something already acknowledged.
+    lk.unlock();
+    return p.done(std::move(p.ok));
+  }
+  {
+    std::lock_guard g(io_mu_);
+    io_queue_.push_back(std::move(p));
+  }
+  lk.unlock();
+  io_cv_.notify_one();
+}
+
+void log_impl::fail_group(std::vector<pending_append>& group, errc code) {
+  for (auto& p : group) {
+    if (p.acked) continue;
+    p.acked = true;
+    p.done(unexpected(make_error(code, 0, std::string(to_string(code)))));
+  }
+}
+
+void log_impl::io_loop() {
+  std::vector<pending_append> group;
+  for (;;) {
+    {
+      std::unique_lock lk(io_mu_);
+      io_cv_.wait(lk, [&] { return !io_queue_.empty() || closing_; });
+      if (io_queue_.empty()) return;  // closing and drained
+      std::size_t bytes = 0;
+      while (!io_queue_.empty() && (group.empty() || bytes < max_group_bytes)) {
+        if (io_queue_.front().frame) bytes += io_queue_.front().frame->size();
+        group.push_back(std::move(io_queue_.front()));
+        io_queue_.pop_front();
+      }
+    }
+    if (fenced_) {
+      fail_group(group, errc::fenced);
+    } else {
+      write_group(group);
+    }
+    for (auto& p : group)
+      if (p.frame) queued_bytes_ -= p.frame->size();
+    group.clear();
+  }
+}
+
+void log_impl::write_group(std::vector<pending_append>& group) {
+  std::vector<io::const_buffer> bufs;
+  bufs.reserve(group.size() + 1);
+  std::uint64_t bytes = 0;
+  std::uint64_t end = 0;
+  std::array<std::byte, format::segment_header_bytes> header{};
+  const pending_append* first = nullptr;
+  for (const auto& p : group) {
+    if (!p.frame) continue;
+    if (!first) first = &p;
+    end = p.base + p.count;
+  }
+
+  if (first) {
+    // Roll at a group boundary once the active segment is full.
+    bool rolled = false;
+    if (active_size_ >= opts_.segment_bytes) {
+      const std::string path = segment_path(first->base);
+      auto f = fs_->open_append(path, true);
+      if (!f) {
+        spdlog::error("{}: cannot create segment: {}", path, f.error().message());
+        fenced_ = true;
+        return fail_group(group, errc::io_error);
+      }
+      auto rf = fs_->open_read(path);
+      if (!rf) {
+        spdlog::error("{}: cannot open segment for reading: {}", path, rf.error().message());
+        fenced_ = true;
+        return fail_group(group, errc::io_error);
+      }
+      auto seg = std::make_shared<segment>();
+      seg->base = first->base;
+      seg->path = path;
+      seg->reader = std::move(*rf);
+      active_ = std::move(*f);
+      active_seg_ = std::move(seg);
+      active_size_ = 0;
+      format::encode_segment_header(header, first->base);
+      bufs.emplace_back(header.data(), header.size());
+      bytes += header.size();
+      rolled = true;
+    }
+    for (const auto& p : group) {
+      if (!p.frame) continue;
+      bufs.emplace_back(p.frame->data(), p.frame->size());
+      bytes += p.frame->size();
+    }
+    auto on_written = [&] {
+      written_.store(end, std::memory_order_release);
+      for (auto& p : group) {
+        if (p.acks != ack_mode::written || p.acked) continue;
+        p.acked = true;
+        p.done(std::move(p.ok));
+      }
+    };
+    auto ec = active_->write(bufs, active_size_, true, on_written);
+    if (!ec && rolled) ec = fs_->sync_dir(dir_);
+    if (ec) {
+      spdlog::error("{}: write or sync failed at byte {}: {}; partition fenced", active_seg_->path, active_size_,
+                    ec.message());
+      fenced_ = true;
+      return fail_group(group, errc::io_error);
+    }
+    commits_.fetch_add(1, std::memory_order_relaxed);
+    // Publish: segment bytes, then the window for readers, then durable_.
+    std::uint64_t pos = active_size_ + (rolled ? header.size() : 0);
+    active_size_ += bytes;
+    if (rolled) {
+      std::unique_lock g(seg_mu_);
+      segments_.push_back(active_seg_);
+    }
+    active_seg_->durable_size.store(active_size_, std::memory_order_release);
+    {
+      std::unique_lock g(win_mu_);
+      for (const auto& p : group) {
+        if (!p.frame) continue;
+        window_.push_back(committed_batch{p.base, p.count, p.commit_time, active_seg_->base, pos, p.frame});
+        pos += p.frame->size();
+        batches_.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+    {
+      std::lock_guard g(head_mu_);
+      for (const auto& p : group)
+        if (p.frame) durable_hash_ = p.hash;
+    }
+    durable_.store(end, std::memory_order_release);
+    { std::lock_guard g(idx_mu_); }  // pairs with the index thread's predicate check
+    idx_cv_.notify_all();
+  }
+  for (auto& p : group) {
+    if (p.acked) continue;
+    p.acked = true;
+    p.done(std::move(p.ok));
+  }
+}
+
+}  // namespace muninn::storage

@@ -1,0 +1,193 @@
+// Internals of partition_log (storage/log.h). Three kinds of thread touch it:
+//   callers of append() sequence under seq_mu_: preconditions, offsets,
+//     hash chain, the batch bytes; then hand them to the I/O thread;
+//   the I/O thread writes each group with one write + fdatasync (group
+//     commit), publishes durable_, and acknowledges;
+//   the index thread moves committed batches into RocksDB, off the
+//     acknowledgement path.
+// Lock order: seq_mu_ -> io_mu_; win_mu_, seg_mu_ and head_mu_ are leaves.
+// No lock is held across I/O except seq_mu_ around RocksDB point lookups.
+// Durability states, each a count of events: durable_ <= written_ <= next_offset_.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "codec/batch.h"
+#include "storage/index.h"
+#include "storage/log.h"
+
+namespace muninn::storage {
+
+struct segment {
+  std::uint64_t base = 0;
+  std::string path;
+  std::shared_ptr<io::read_file> reader;
+  std::atomic<std::uint64_t> durable_size{0};  // bytes readers may read
+};
+
+// A batch that is durable: in the window until the index reflects it.
+struct committed_batch {
+  std::uint64_t base = 0;
+  std::uint32_t count = 0;
+  std::int64_t commit_time = 0;
+  std::uint64_t segment = 0;
+  std::uint64_t position = 0;
+  std::shared_ptr<const std::vector<std::byte>> frame;
+};
+
+// An append on its way through the I/O thread.
+struct pending_append {
+  std::shared_ptr<const std::vector<std::byte>> frame;  // null: waits for earlier appends only
+  std::uint64_t base = 0;
+  std::uint32_t count = 0;
+  std::int64_t commit_time = 0;
+  codec::hash256 hash{};
+  ack_mode acks = ack_mode::durable;
+  append_callback done;
+  append_ok ok;
+  bool acked = false;
+};
+
+struct chunk_builder;
+
+struct stream_state {
+  std::int64_t version = -1;
+  std::uint64_t offset = 0;
+};
+
+struct string_hash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+
+// Chooses where sparse offset-index entries go; shared by the index thread
+// and the re-index at open so both produce the same entries.
+struct sparse_cursor {
+  std::uint64_t segment = ~0ull;
+  std::uint64_t position = 0;
+  bool wants(std::uint64_t seg, std::uint64_t pos, std::uint64_t interval) {
+    if (seg != segment || pos >= position + interval) {
+      segment = seg;
+      position = pos;
+      return true;
+    }
+    return false;
+  }
+};
+
+// Adds one committed batch (its verified payload) to an index write batch.
+void index_batch(index_db::write_batch& wb, sparse_cursor& cursor, std::uint64_t interval,
+                 std::uint64_t segment, std::uint64_t position, const fb::RecordBatch& batch,
+                 std::unordered_map<std::string, stream_state, string_hash, std::equal_to<>>& heads);
+
+class log_impl final : public partition_log {
+ public:
+  log_impl(std::string dir, log_options opts);
+  ~log_impl() override;
+
+  // Recovery (log_open.cc).
+  result<void, append_error> recover();
+
+  // partition_log
+  void append(const append_request& request, append_callback done) override;
+  result<read_chunk, errc> read(std::uint64_t from, std::size_t max_bytes) const override;
+  result<std::vector<event_record>, errc> read_stream(std::string_view stream, std::int64_t from_version,
+                                                      std::size_t max_events) const override;
+  result<std::int64_t, errc> stream_version(std::string_view stream) const override;
+  result<std::uint64_t, errc> offset_for_time(std::int64_t micros) const override;
+  std::uint64_t head() const override { return durable_.load(std::memory_order_acquire); }
+  codec::hash256 head_hash() const override;
+  log_stats stats() const override;
+  result<verify_report, errc> verify() const override;
+  void flush_index() override;
+  void close() override;
+
+ private:
+  // log_open.cc
+  result<void, append_error> recover_tail(std::vector<std::uint64_t>& bases, std::uint64_t& valid_end,
+                                          std::uint64_t indexed_floor);
+  result<void, append_error> open_index();
+  result<void, append_error> reindex(std::uint64_t from);
+  std::string segment_path(std::uint64_t base) const;
+
+  // log_append.cc
+  void io_loop();
+  void write_group(std::vector<pending_append>& group);
+  void fail_group(std::vector<pending_append>& group, errc code);
+  std::optional<stream_state> lookup_stream(std::string_view stream);
+  std::optional<std::pair<std::uint64_t, std::int64_t>> lookup_id(const codec::event_id& id);
+  void trim_caches();
+
+  // log_index.cc
+  void index_loop();
+
+  // log_read.cc
+  std::shared_ptr<segment> segment_for(std::uint64_t offset) const;
+  std::shared_ptr<segment> next_segment(std::uint64_t base) const;
+  result<void, errc> read_segment(const segment& seg, std::uint64_t start_pos, std::uint64_t from,
+                                  std::size_t max_bytes, chunk_builder& out) const;
+
+  const std::string dir_;
+  log_options opts_;
+  std::shared_ptr<io::file_system> fs_;
+  std::unique_ptr<index_db> index_;
+
+  // Sequencer state (seq_mu_).
+  std::mutex seq_mu_;
+  std::uint64_t next_offset_ = 0;
+  codec::hash256 last_hash_{};
+  std::int64_t last_commit_time_ = 0;
+  codec::batch_builder builder_;
+  std::unordered_map<std::string, stream_state, string_hash, std::equal_to<>> streams_;
+  std::unordered_map<codec::event_id, std::pair<std::uint64_t, std::int64_t>, codec::event_id_hash> ids_;
+  // v7 ids newer than this (ms) cannot be in the index unless cached: skip the lookup.
+  std::uint64_t id_watermark_ms_ = 0;
+  bool index_has_foreign_ids_ = false;
+
+  // I/O thread state.
+  std::mutex io_mu_;
+  std::condition_variable io_cv_;
+  std::deque<pending_append> io_queue_;
+  std::atomic<std::size_t> queued_bytes_{0};
+  std::unique_ptr<io::append_file> active_;  // I/O thread only (after open)
+  std::shared_ptr<segment> active_seg_;      // I/O thread only (after open)
+  std::uint64_t active_size_ = 0;            // I/O thread only
+  std::thread io_thread_;
+
+  // Published state.
+  std::atomic<std::uint64_t> durable_{0};
+  std::atomic<std::uint64_t> written_{0};
+  std::atomic<std::uint64_t> indexed_{0};
+  std::atomic<bool> fenced_{false};
+  std::atomic<bool> closing_{false};
+  std::atomic<bool> io_stopped_{false};
+  std::atomic<std::uint64_t> commits_{0};
+  std::atomic<std::uint64_t> batches_{0};
+  mutable std::mutex head_mu_;
+  codec::hash256 durable_hash_{};
+
+  mutable std::shared_mutex seg_mu_;
+  std::vector<std::shared_ptr<segment>> segments_;
+
+  // Durable batches not yet in the index (win_mu_); the I/O thread pushes,
+  // the index thread pops.
+  mutable std::shared_mutex win_mu_;
+  std::deque<committed_batch> window_;
+  std::mutex idx_mu_;
+  std::condition_variable idx_cv_;
+  std::condition_variable idx_done_cv_;
+  std::thread index_thread_;
+  sparse_cursor sparse_;
+  bool closed_ = false;
+};
+
+}  // namespace muninn::storage

@@ -1,0 +1,119 @@
+// The index thread: moves durable batches from the window into RocksDB in
+// large write batches, off the acknowledgement path; plus close().
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "codec/batch_generated.h"
+#include "codec/frame.h"
+#include "storage/log_impl.h"
+
+namespace muninn::storage {
+
+void index_batch(index_db::write_batch& wb, sparse_cursor& cursor, std::uint64_t interval, std::uint64_t segment,
+                 std::uint64_t position, const fb::RecordBatch& batch,
+                 std::unordered_map<std::string, stream_state, string_hash, std::equal_to<>>& heads) {
+  if (cursor.wants(segment, position, interval))
+    wb.add_sparse(sparse_entry{batch.base_offset(), segment, position, batch.commit_time()});
+  const auto* events = batch.events();
+  for (flatbuffers::uoffset_t i = 0; i < events->size(); ++i) {
+    const auto* e = events->Get(i);
+    const std::uint64_t offset = batch.base_offset() + i;
+    std::string_view stream(e->stream()->data(), e->stream()->size());
+    codec::event_id id;
+    std::copy(e->id()->b()->begin(), e->id()->b()->end(), id.bytes.begin());
+    wb.add_event(stream, e->version(), id, offset);
+    auto it = heads.find(stream);
+    if (it == heads.end()) it = heads.emplace(std::string(stream), stream_state{}).first;
+    it->second = stream_state{e->version(), offset};
+  }
+}
+
+void log_impl::index_loop() {
+  std::vector<committed_batch> work;
+  std::unordered_map<std::string, stream_state, string_hash, std::equal_to<>> heads;
+  for (;;) {
+    {
+      std::unique_lock lk(idx_mu_);
+      idx_cv_.wait_for(lk, std::chrono::milliseconds(50), [&] {
+        std::shared_lock g(win_mu_);
+        return !window_.empty() || closing_;
+      });
+    }
+    {
+      std::shared_lock g(win_mu_);
+      std::size_t events = 0;
+      for (const auto& b : window_) {
+        if (events >= opts_.index_batch_events) break;
+        work.push_back(b);
+        events += b.count;
+      }
+    }
+    if (work.empty()) {
+      if (io_stopped_) return;  // closing, and the I/O thread wrote its last batch
+      continue;
+    }
+    auto wb = index_->begin();
+    codec::hash256 hash{};
+    for (const auto& b : work) {
+      auto payload = std::span<const std::byte>(*b.frame).subspan(codec::frame_header_bytes);
+      const auto* rb = flatbuffers::GetRoot<fb::RecordBatch>(payload.data());  // we built it: trusted
+      index_batch(*wb, sparse_, opts_.index_interval_bytes, b.segment, b.position, *rb, heads);
+      hash = codec::stored_hash(*rb);
+    }
+    for (const auto& [s, st] : heads) wb->set_head(s, st.version, st.offset);
+    heads.clear();
+    const std::uint64_t next = work.back().base + work.back().count;
+    if (auto r = index_->commit(*wb, index_checkpoint{next, hash}); !r) {
+      // The log stays correct; the index is retried (appends slow down once
+      // it lags max_unindexed_events behind).
+      spdlog::error("{}: index write failed: {}", dir_, r.error());
+      work.clear();
+      if (io_stopped_) return;  // closing: the next open re-indexes from the segments
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      continue;
+    }
+    {
+      std::unique_lock g(win_mu_);
+      window_.erase(window_.begin(), window_.begin() + std::ptrdiff_t(work.size()));
+      indexed_.store(next, std::memory_order_release);
+    }
+    work.clear();
+    { std::lock_guard g(idx_mu_); }
+    idx_done_cv_.notify_all();
+  }
+}
+
+void log_impl::flush_index() {
+  {
+    std::unique_lock lk(idx_mu_);
+    idx_done_cv_.wait(lk, [&] { return indexed_.load() >= durable_.load() || !index_thread_.joinable(); });
+  }
+  if (auto r = index_->flush(); !r) spdlog::error("{}: index flush failed: {}", dir_, r.error());
+}
+
+void log_impl::close() {
+  {
+    std::lock_guard g(seq_mu_);
+    if (closed_) return;
+    closed_ = true;
+    closing_ = true;
+  }
+  {
+    std::lock_guard g(io_mu_);
+  }
+  io_cv_.notify_all();
+  if (io_thread_.joinable()) io_thread_.join();
+  io_stopped_ = true;
+  { std::lock_guard g(idx_mu_); }
+  idx_cv_.notify_all();
+  if (index_thread_.joinable()) index_thread_.join();
+  if (index_) {
+    if (auto r = index_->flush(); !r) spdlog::error("{}: index flush failed: {}", dir_, r.error());
+  }
+  active_.reset();
+}
+
+log_impl::~log_impl() { close(); }
+
+}  // namespace muninn::storage
