@@ -30,7 +30,8 @@ class [[nodiscard]] result {
 
   T& value() & { assert(has_value()); return std::get<0>(v_); }
   const T& value() const& { assert(has_value()); return std::get<0>(v_); }
-  T&& value() && { assert(has_value()); return std::get<0>(std::move(v_)); }
+  // By value: `for (auto& x : f().value())` must not dangle.
+  T value() && { assert(has_value()); return std::get<0>(std::move(v_)); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }

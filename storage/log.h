@@ -165,7 +165,9 @@ class partition_log {
   virtual result<verify_report, errc> verify() const = 0;
   // Waits until the index reflects every durable event (tests, shutdown).
   virtual void flush_index() = 0;
-  // Stops accepting appends, completes in-flight ones, flushes the index.
+  // Stops accepting appends, completes in-flight ones, flushes the index
+  // and releases the directory. Reads and appends then fail with `closed`;
+  // close() must not race with reads still in progress.
   virtual void close() = 0;
 };
 

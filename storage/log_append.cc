@@ -30,6 +30,10 @@ std::optional<std::uint64_t> v7_millis(const codec::event_id& id) {
   return ms;
 }
 
+// Set on a partition's I/O thread: an append() from an acknowledgement
+// callback must not wait for back-pressure that only this thread relieves.
+thread_local bool on_io_thread = false;
+
 // How many bytes one group write may carry at most.
 constexpr std::size_t max_group_bytes = 16u << 20;
 
@@ -91,7 +95,7 @@ void log_impl::append(const append_request& req, append_callback done) {
 
   std::unique_lock lk(seq_mu_);
   // Back-pressure: bounded unwritten bytes and a bounded index lag.
-  while (!fenced_ && !closing_ &&
+  while (!on_io_thread && !fenced_ && !closing_ &&
          (queued_bytes_.load() > opts_.max_queued_bytes ||
           next_offset_ - indexed_.load() > opts_.max_unindexed_events)) {
     lk.unlock();
@@ -211,6 +215,7 @@ void log_impl::fail_group(std::vector<pending_append>& group, errc code) {
 }
 
 void log_impl::io_loop() {
+  on_io_thread = true;
   std::vector<pending_append> group;
   for (;;) {
     {

@@ -85,6 +85,7 @@ void log_impl::index_loop() {
 }
 
 void log_impl::flush_index() {
+  if (closing_) return;
   {
     std::unique_lock lk(idx_mu_);
     idx_done_cv_.wait(lk, [&] { return indexed_.load() >= durable_.load() || !index_thread_.joinable(); });
@@ -112,6 +113,9 @@ void log_impl::close() {
     if (auto r = index_->flush(); !r) spdlog::error("{}: index flush failed: {}", dir_, r.error());
   }
   active_.reset();
+  // Release the RocksDB lock so the partition can be opened again.
+  std::unique_lock g(win_mu_);
+  index_.reset();
 }
 
 log_impl::~log_impl() { close(); }

@@ -102,6 +102,7 @@ result<void, errc> log_impl::read_segment(const segment& seg, std::uint64_t star
 }
 
 result<read_chunk, errc> log_impl::read(std::uint64_t from, std::size_t max_bytes) const {
+  if (closing_) return unexpected(errc::closed);
   chunk_builder out;
   const std::uint64_t head = durable_.load(std::memory_order_acquire);
   if (from > head) return unexpected(errc::offset_out_of_range);
@@ -136,6 +137,7 @@ result<read_chunk, errc> log_impl::read(std::uint64_t from, std::size_t max_byte
 
 result<std::vector<event_record>, errc> log_impl::read_stream(std::string_view stream, std::int64_t from_version,
                                                               std::size_t max_events) const {
+  if (closing_) return unexpected(errc::closed);
   std::vector<event_record> out;
   from_version = std::max<std::int64_t>(from_version, 0);
   // Window first (under its lock), so the index, read after, holds
@@ -181,6 +183,7 @@ result<std::vector<event_record>, errc> log_impl::read_stream(std::string_view s
 }
 
 result<std::int64_t, errc> log_impl::stream_version(std::string_view stream) const {
+  if (closing_) return unexpected(errc::closed);
   {
     std::shared_lock g(win_mu_);
     for (auto b = window_.rbegin(); b != window_.rend(); ++b) {
@@ -196,6 +199,7 @@ result<std::int64_t, errc> log_impl::stream_version(std::string_view stream) con
 }
 
 result<std::uint64_t, errc> log_impl::offset_for_time(std::int64_t micros) const {
+  if (closing_) return unexpected(errc::closed);
   const std::uint64_t head = durable_.load(std::memory_order_acquire);
   std::shared_ptr<segment> seg;
   std::uint64_t pos = format::segment_header_bytes;

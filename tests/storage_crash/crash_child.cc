@@ -4,11 +4,17 @@
 // Usage: muninn_crash_child DIR SEED
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
+#include <mutex>
+#include <thread>
 #include <cstring>
 #include <random>
 #include <string>
 #include <vector>
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 
 #include "storage/log.h"
 
@@ -30,6 +36,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: %s DIR SEED\n", argv[0]);
     return 2;
   }
+  // stdout carries the binary reports: logs go to stderr.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("stderr"));
   std::mt19937_64 rng(std::stoull(argv[2]));
   storage::log_options opts;
   opts.segment_bytes = 64 << 10;  // roll often, so crashes land in rolls too
@@ -43,8 +51,8 @@ int main(int argc, char** argv) {
   for (std::uint64_t n = 0;; ++n) {
     // A few requests in flight at once so group commit is in play.
     const int in_flight = 1 + int(rng() % 8);
-    std::vector<std::vector<std::string>> payloads(std::size_t(in_flight));
-    std::vector<std::vector<codec::event_in>> views(std::size_t(in_flight));
+    std::vector<std::vector<std::string>> payloads{std::size_t(in_flight)};
+    std::vector<std::vector<codec::event_in>> views{std::size_t(in_flight)};
     std::vector<std::string> streams;
     std::atomic<int> pending{in_flight};
     for (int r = 0; r < in_flight; ++r) {

@@ -108,6 +108,7 @@ TEST_CASE("crash: SIGKILL at random moments loses and duplicates nothing acknowl
     for (const auto& e : all) REQUIRE(present.emplace(e.id, e.offset).second);  // stored once
     for (const auto& [id, off] : acked) {
       auto it = present.find(id);
+      INFO("acknowledged at offset " << off << ", head " << log.head());
       REQUIRE(it != present.end());  // never lost
       REQUIRE(it->second == off);    // where it was acknowledged
     }
