@@ -1,0 +1,13 @@
+// Subcommands of muninn-bench. main.cc dispatches on the first argument; each
+// subcommand gets the arguments after its name and returns the exit status
+// (0 success, 1 a measured operation failed, 2 usage).
+#pragma once
+
+#include <span>
+
+namespace muninn::bench {
+
+// `muninn-bench storage ...`: the partition log against the raw disk (storage_bench.cc).
+int storage_main(std::span<char*> args);
+
+}  // namespace muninn::bench
