@@ -84,7 +84,9 @@ struct event_in {
 
 // Checks one event against the limits and the envelope rules the log itself
 // needs (stream and type non-empty and within length, no NUL in stream, id
-// not nil, expected_version >= -2).
+// not nil, expected_version >= -2). Returns missing_field for an empty
+// stream or type, limit_exceeded for a length over its limit, invalid_value
+// for the other rules, ok otherwise.
 errc check_event(const event_in& e, const batch_limits& limits) noexcept;
 
 struct verified_batch {
@@ -94,11 +96,16 @@ struct verified_batch {
 
 // Verifies an untrusted payload (frame payload) as a RecordBatch within
 // `limits`: identifier, verifier, format_version, count == events.length,
-// every event's check_event(). Does not check the hash (see check_hash).
+// every event's check_event() and version >= -1, producer_id length. Does
+// not check the hash (see check_hash). `payload.data()` must be 8-byte
+// aligned: FlatBuffers reads scalars in place. batch_builder payloads are a
+// multiple of 8 bytes, so frames stored back to back from an aligned start
+// keep every payload aligned; copy anything else into a fresh buffer.
 result<verified_batch, errc> verify_batch(std::span<const std::byte> payload,
                                           const batch_limits& limits = {});
 
-// SHA-256(prev_hash || payload with the hash field zeroed).
+// SHA-256(prev_hash || payload with the hash field zeroed). `b` must come
+// from verify_batch (the hash struct is located inside b.payload).
 hash256 compute_hash(const verified_batch& b);
 // True when the stored hash equals compute_hash(b).
 bool check_hash(const verified_batch& b);
@@ -125,6 +132,10 @@ class batch_builder {
 
   // events[i] gets version versions[i]. Returns the whole frame; the span
   // stays valid until the next build(). `out_hash` receives the batch hash.
+  // Events are not checked here (check_event them first). Programming
+  // errors throw: std::invalid_argument when versions.size() !=
+  // events.size(), std::length_error when the payload would exceed
+  // max_frame_payload_bytes (split the batch).
   std::span<const std::byte> build(const header& h, std::span<const event_in> events,
                                    std::span<const std::int64_t> versions, hash256& out_hash);
 

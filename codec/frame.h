@@ -28,15 +28,19 @@ struct frame_view {
 };
 
 // Decodes the first frame in `in`. need_more when `in` holds less than a
-// whole frame (and the length so far is within `max_payload`).
+// whole frame (and the length so far is within `max_payload`). The length is
+// checked before waiting for the payload; a `max_payload` above
+// max_frame_payload_bytes is clamped to it.
 frame_view decode_frame(std::span<const std::byte> in,
                         std::uint32_t max_payload = max_frame_payload_bytes) noexcept;
 
-// Writes the 8-byte header for `payload` into `out`.
+// Writes the 8-byte header for `payload` into `out`. The payload must be
+// 1..max_frame_payload_bytes long (asserted).
 void write_frame_header(std::span<std::byte, frame_header_bytes> out,
                         std::span<const std::byte> payload) noexcept;
 
-// Header + payload in a fresh buffer.
+// Header + payload in a fresh buffer. An empty or oversized payload is a
+// programming error: std::length_error.
 std::vector<std::byte> encode_frame(std::span<const std::byte> payload);
 
 }  // namespace muninn::codec

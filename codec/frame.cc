@@ -1,0 +1,77 @@
+#include "codec/frame.h"
+
+#include <algorithm>
+#include <cassert>
+#include <stdexcept>
+
+#include "codec/crc32c.h"
+
+namespace muninn::codec {
+namespace {
+
+std::uint32_t load_le32(const std::byte* p) noexcept {
+  return static_cast<std::uint32_t>(p[0]) | (static_cast<std::uint32_t>(p[1]) << 8) |
+         (static_cast<std::uint32_t>(p[2]) << 16) | (static_cast<std::uint32_t>(p[3]) << 24);
+}
+
+void store_le32(std::byte* p, std::uint32_t v) noexcept {
+  p[0] = static_cast<std::byte>(v);
+  p[1] = static_cast<std::byte>(v >> 8);
+  p[2] = static_cast<std::byte>(v >> 16);
+  p[3] = static_cast<std::byte>(v >> 24);
+}
+
+}  // namespace
+
+frame_view decode_frame(std::span<const std::byte> in, std::uint32_t max_payload) noexcept {
+  frame_view out;
+  if (in.size() < frame_header_bytes) return out;  // need_more
+  // The hard limit wins over a caller's larger one: nothing may make us
+  // wait for (and so buffer) more than max_frame_payload_bytes.
+  const std::uint32_t limit = std::min(max_payload, max_frame_payload_bytes);
+  const std::uint32_t length = load_le32(in.data());
+  // Checked before waiting for the payload, so a hostile length is refused
+  // at once instead of making the caller buffer up to 4 GiB.
+  if (length > limit) {
+    out.status = decode_status::error;
+    out.error = errc::frame_too_large;
+    return out;
+  }
+  if (length == 0) {
+    out.status = decode_status::error;
+    out.error = errc::empty_frame;
+    return out;
+  }
+  if (in.size() - frame_header_bytes < length) return out;  // need_more
+  const auto payload = in.subspan(frame_header_bytes, length);
+  if (crc32c(payload) != load_le32(in.data() + 4)) {
+    out.status = decode_status::error;
+    out.error = errc::checksum_mismatch;
+    return out;
+  }
+  out.status = decode_status::frame;
+  out.payload = payload;
+  out.consumed = frame_header_bytes + length;
+  return out;
+}
+
+void write_frame_header(std::span<std::byte, frame_header_bytes> out,
+                        std::span<const std::byte> payload) noexcept {
+  assert(!payload.empty() && payload.size() <= max_frame_payload_bytes);
+  store_le32(out.data(), static_cast<std::uint32_t>(payload.size()));
+  store_le32(out.data() + 4, crc32c(payload));
+}
+
+std::vector<std::byte> encode_frame(std::span<const std::byte> payload) {
+  // A frame nobody may decode is a bug in the caller, not bad input.
+  if (payload.empty() || payload.size() > max_frame_payload_bytes) {
+    throw std::length_error("encode_frame: payload empty or above max_frame_payload_bytes");
+  }
+  std::vector<std::byte> out(frame_header_bytes + payload.size());
+  write_frame_header(std::span<std::byte, frame_header_bytes>(out.data(), frame_header_bytes),
+                     payload);
+  std::copy(payload.begin(), payload.end(), out.begin() + frame_header_bytes);
+  return out;
+}
+
+}  // namespace muninn::codec

@@ -1,0 +1,56 @@
+#include <catch2/catch.hpp>
+
+#include "codec/crc32c.h"
+#include "tests/codec/helpers.h"
+
+using namespace muninn::codec;
+using muninn::codec::test::as_bytes;
+using muninn::codec::test::random_bytes;
+
+TEST_CASE("crc32c: known vector 123456789 gives 0xE3069283 on both paths", "[codec][crc32c]") {
+  CHECK(crc32c(as_bytes("123456789")) == 0xE3069283u);
+  CHECK(crc32c_portable(as_bytes("123456789")) == 0xE3069283u);
+}
+
+TEST_CASE("crc32c: RFC 3720 test vectors", "[codec][crc32c]") {
+  std::vector<std::byte> zeros(32, std::byte{0});
+  std::vector<std::byte> ones(32, std::byte{0xFF});
+  std::vector<std::byte> ascending(32);
+  for (std::size_t i = 0; i < 32; ++i) ascending[i] = static_cast<std::byte>(i);
+  for (auto* fn : {&crc32c, &crc32c_portable}) {
+    CHECK(fn(zeros, 0) == 0x8A9136AAu);
+    CHECK(fn(ones, 0) == 0x62A8AB43u);
+    CHECK(fn(ascending, 0) == 0x46DD794Eu);
+    CHECK(fn({}, 0) == 0u);
+  }
+}
+
+TEST_CASE("crc32c: hardware and portable agree on random data at every length and offset",
+          "[codec][crc32c]") {
+  if (!crc32c_hardware_available()) {
+    WARN("no SSE4.2 on this CPU: only the portable path is exercised");
+  }
+  const auto data = random_bytes(4096 + 16, 42);
+  const std::span<const std::byte> all(data);
+  for (std::size_t offset = 0; offset < 8; ++offset) {
+    for (std::size_t len = 0; len <= 300; ++len) {
+      const auto s = all.subspan(offset, len);
+      REQUIRE(crc32c(s) == crc32c_portable(s));
+    }
+  }
+  for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+    const auto big = random_bytes(4096 + seed * 37, seed);
+    REQUIRE(crc32c(big, static_cast<std::uint32_t>(seed)) ==
+            crc32c_portable(big, static_cast<std::uint32_t>(seed)));
+  }
+}
+
+TEST_CASE("crc32c: extending a checksum equals checksumming the concatenation",
+          "[codec][crc32c]") {
+  const auto data = random_bytes(1000, 7);
+  const std::span<const std::byte> all(data);
+  for (std::size_t cut : {0u, 1u, 7u, 8u, 9u, 500u, 999u, 1000u}) {
+    CHECK(crc32c(all.subspan(cut), crc32c(all.first(cut))) == crc32c(all));
+    CHECK(crc32c_portable(all.subspan(cut), crc32c_portable(all.first(cut))) == crc32c(all));
+  }
+}
