@@ -282,7 +282,11 @@ result<void, append_error> log_impl::reindex(std::uint64_t from) {
   for (const auto& seg : segments_) {
     const auto* following = &seg == &segments_.back() ? nullptr : (&seg + 1)->get();
     if (following && following->base <= from) continue;
-    frame_scanner sc(*seg->reader, format::segment_header_bytes, seg->durable_size);
+    // Start at the last indexed point at or before `from`, not at the segment's start.
+    std::uint64_t start = format::segment_header_bytes;
+    if (auto e = index_->sparse_at_or_before(from); e && e->segment == seg->base && seg->base <= from)
+      start = e->position;
+    frame_scanner sc(*seg->reader, start, seg->durable_size);
     for (;;) {
       auto it = sc.next();
       if (it.k == frame_scanner::kind::end) break;
