@@ -2,7 +2,8 @@
 // the segments at any time (architecture.md). Column families:
 //   offsets  sparse offset index 'o'+offset -> (segment, position, commit time)
 //            and time index 't'+commit time+offset -> (segment, position)
-//   streams  (stream, version) -> offset, for reads by stream
+//   streams  (stream, first version) -> offsets of a run of consecutive
+//            versions (one key per stream per index write), for reads by stream
 //   heads    stream -> (last version, offset), for expected-version checks
 //   ids      event id -> (offset, version), for dedupe
 //   default  the checkpoint: every offset below it is reflected here.
@@ -16,6 +17,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -79,8 +81,10 @@ class index_db {
     write_batch();
     ~write_batch();
     void add_sparse(const sparse_entry& e);
-    void add_event(std::string_view stream, std::int64_t version, const codec::event_id& id,
-                   std::uint64_t offset);
+    // Versions first_version, first_version + 1, ... are at `offsets`.
+    void add_stream_run(std::string_view stream, std::int64_t first_version,
+                        std::span<const std::uint64_t> offsets);
+    void add_id(const codec::event_id& id, std::uint64_t offset, std::int64_t version);
     void set_head(std::string_view stream, std::int64_t version, std::uint64_t offset);
     std::size_t count() const;
 
@@ -88,6 +92,7 @@ class index_db {
     friend class index_db;
     std::unique_ptr<rocksdb::WriteBatch> wb_;
     index_db* db_ = nullptr;
+    std::string key_, value_;  // reused: no allocation per event
   };
   std::unique_ptr<write_batch> begin();
   // Applies the batch and moves the checkpoint, atomically (WAL off).

@@ -69,25 +69,29 @@ struct string_hash {
   std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
 };
 
-// Chooses where sparse offset-index entries go; shared by the index thread
-// and the re-index at open so both produce the same entries.
-struct sparse_cursor {
-  std::uint64_t segment = ~0ull;
-  std::uint64_t position = 0;
-  bool wants(std::uint64_t seg, std::uint64_t pos, std::uint64_t interval) {
-    if (seg != segment || pos >= position + interval) {
-      segment = seg;
-      position = pos;
-      return true;
-    }
-    return false;
-  }
-};
+// Turns committed batches into index entries; shared by the index thread
+// and the re-index at open so both write the same entries. Stream entries
+// are collected into runs of consecutive versions and written once per
+// stream per index write: one key for many events of a busy stream.
+class index_accumulator {
+ public:
+  explicit index_accumulator(std::uint64_t sparse_interval) : interval_(sparse_interval) {}
+  // Adds the sparse entry (when due) and the event ids now; collects streams.
+  void add(index_db::write_batch& wb, std::uint64_t segment, std::uint64_t position,
+           const fb::RecordBatch& batch);
+  // Writes the collected stream runs and heads, and starts over.
+  void finish(index_db::write_batch& wb);
 
-// Adds one committed batch (its verified payload) to an index write batch.
-void index_batch(index_db::write_batch& wb, sparse_cursor& cursor, std::uint64_t interval,
-                 std::uint64_t segment, std::uint64_t position, const fb::RecordBatch& batch,
-                 std::unordered_map<std::string, stream_state, string_hash, std::equal_to<>>& heads);
+ private:
+  struct run {
+    std::int64_t first_version = 0;
+    std::vector<std::uint64_t> offsets;
+  };
+  std::uint64_t interval_;
+  std::uint64_t sparse_segment_ = ~0ull;
+  std::uint64_t sparse_position_ = 0;
+  std::unordered_map<std::string, run, string_hash, std::equal_to<>> runs_;
+};
 
 class log_impl final : public partition_log {
  public:
@@ -186,7 +190,7 @@ class log_impl final : public partition_log {
   std::condition_variable idx_cv_;
   std::condition_variable idx_done_cv_;
   std::thread index_thread_;
-  sparse_cursor sparse_;
+  std::unique_ptr<index_accumulator> accumulator_;  // index thread (after open)
   bool closed_ = false;
 };
 

@@ -10,28 +10,37 @@
 
 namespace muninn::storage {
 
-void index_batch(index_db::write_batch& wb, sparse_cursor& cursor, std::uint64_t interval, std::uint64_t segment,
-                 std::uint64_t position, const fb::RecordBatch& batch,
-                 std::unordered_map<std::string, stream_state, string_hash, std::equal_to<>>& heads) {
-  if (cursor.wants(segment, position, interval))
+void index_accumulator::add(index_db::write_batch& wb, std::uint64_t segment, std::uint64_t position,
+                            const fb::RecordBatch& batch) {
+  if (segment != sparse_segment_ || position >= sparse_position_ + interval_) {
+    sparse_segment_ = segment;
+    sparse_position_ = position;
     wb.add_sparse(sparse_entry{batch.base_offset(), segment, position, batch.commit_time()});
+  }
   const auto* events = batch.events();
   for (flatbuffers::uoffset_t i = 0; i < events->size(); ++i) {
     const auto* e = events->Get(i);
     const std::uint64_t offset = batch.base_offset() + i;
-    std::string_view stream(e->stream()->data(), e->stream()->size());
     codec::event_id id;
     std::copy(e->id()->b()->begin(), e->id()->b()->end(), id.bytes.begin());
-    wb.add_event(stream, e->version(), id, offset);
-    auto it = heads.find(stream);
-    if (it == heads.end()) it = heads.emplace(std::string(stream), stream_state{}).first;
-    it->second = stream_state{e->version(), offset};
+    wb.add_id(id, offset, e->version());
+    const std::string_view stream(e->stream()->data(), e->stream()->size());
+    auto it = runs_.find(stream);
+    if (it == runs_.end()) it = runs_.emplace(std::string(stream), run{e->version(), {}}).first;
+    it->second.offsets.push_back(offset);
   }
+}
+
+void index_accumulator::finish(index_db::write_batch& wb) {
+  for (const auto& [stream, r] : runs_) {
+    wb.add_stream_run(stream, r.first_version, r.offsets);
+    wb.set_head(stream, r.first_version + std::int64_t(r.offsets.size()) - 1, r.offsets.back());
+  }
+  runs_.clear();
 }
 
 void log_impl::index_loop() {
   std::vector<committed_batch> work;
-  std::unordered_map<std::string, stream_state, string_hash, std::equal_to<>> heads;
   for (;;) {
     {
       std::unique_lock lk(idx_mu_);
@@ -58,11 +67,10 @@ void log_impl::index_loop() {
     for (const auto& b : work) {
       auto payload = std::span<const std::byte>(*b.frame).subspan(codec::frame_header_bytes);
       const auto* rb = flatbuffers::GetRoot<fb::RecordBatch>(payload.data());  // we built it: trusted
-      index_batch(*wb, sparse_, opts_.index_interval_bytes, b.segment, b.position, *rb, heads);
+      accumulator_->add(*wb, b.segment, b.position, *rb);
       hash = codec::stored_hash(*rb);
     }
-    for (const auto& [s, st] : heads) wb->set_head(s, st.version, st.offset);
-    heads.clear();
+    accumulator_->finish(*wb);
     const std::uint64_t next = work.back().base + work.back().count;
     if (auto r = index_->commit(*wb, index_checkpoint{next, hash}); !r) {
       // The log stays correct; the index is retried (appends slow down once

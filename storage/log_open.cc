@@ -93,6 +93,10 @@ append_result partition_log::append_sync(const append_request& request) {
 
 log_impl::log_impl(std::string dir, log_options opts) : dir_(std::move(dir)), opts_(std::move(opts)) {
   fs_ = opts_.fs ? opts_.fs : io::uring_file_system();
+  accumulator_ = std::make_unique<index_accumulator>(opts_.index_interval_bytes);
+  // Rehashing a large map under seq_mu_ would stall every producer at once.
+  ids_.reserve(opts_.cached_ids);
+  streams_.reserve(opts_.cached_streams);
   if (!opts_.clock) opts_.clock = codec::now_micros;
 }
 
@@ -267,14 +271,11 @@ result<void, append_error> log_impl::recover_tail(std::vector<std::uint64_t>& ba
 }
 
 result<void, append_error> log_impl::reindex(std::uint64_t from) {
-  std::unordered_map<std::string, stream_state, string_hash, std::equal_to<>> heads;
   auto wb = index_->begin();
   std::uint64_t next = from;
   codec::hash256 hash{};
-  sparse_cursor cursor;
   auto commit = [&]() -> result<void, append_error> {
-    for (const auto& [s, st] : heads) wb->set_head(s, st.version, st.offset);
-    heads.clear();
+    accumulator_->finish(*wb);
     if (auto r = index_->commit(*wb, index_checkpoint{next, hash}); !r)
       return unexpected(open_error(errc::index_error, r.error()));
     return {};
@@ -299,7 +300,7 @@ result<void, append_error> log_impl::reindex(std::uint64_t from) {
                                                         ": " + std::string(codec::to_string(vb.error()))));
       const auto& b = *vb->batch;
       if (b.base_offset() + b.count() <= from) continue;
-      index_batch(*wb, cursor, opts_.index_interval_bytes, seg->base, it.position, b, heads);
+      accumulator_->add(*wb, seg->base, it.position, b);
       next = b.base_offset() + b.count();
       hash = codec::stored_hash(b);
       if (wb->count() >= opts_.index_batch_events * 2) {
@@ -309,7 +310,6 @@ result<void, append_error> log_impl::reindex(std::uint64_t from) {
   }
   if (auto r = commit(); !r) return r;
   if (auto r = index_->flush(); !r) return unexpected(open_error(errc::index_error, r.error()));
-  sparse_ = cursor;
   return {};
 }
 
