@@ -45,7 +45,7 @@ struct log_options {
   std::size_t max_unindexed_events = 4u << 20;    // appends wait while the index lags this far behind
   std::size_t index_batch_events = 50'000;        // events per RocksDB write batch
   std::size_t cached_streams = 1u << 18;          // stream versions kept in memory beyond the unindexed window
-  std::size_t cached_ids = 1u << 20;              // event ids kept in memory beyond the unindexed window
+  std::size_t cached_ids = 1u << 16;              // event ids kept in memory beyond the unindexed window
   codec::batch_limits limits;
   // Segment I/O. Default: the io_uring file system.
   std::shared_ptr<io::file_system> fs;

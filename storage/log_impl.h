@@ -153,6 +153,7 @@ class log_impl final : public partition_log {
   codec::batch_builder builder_;
   std::unordered_map<std::string, stream_state, string_hash, std::equal_to<>> streams_;
   std::unordered_map<codec::event_id, std::pair<std::uint64_t, std::int64_t>, codec::event_id_hash> ids_;
+  std::deque<std::pair<std::uint64_t, codec::event_id>> ids_order_;  // ids_ in append order
   // v7 ids newer than this (ms) cannot be in the index unless cached: skip the lookup.
   std::uint64_t id_watermark_ms_ = 0;
   bool index_has_foreign_ids_ = false;
@@ -161,6 +162,7 @@ class log_impl final : public partition_log {
   std::mutex io_mu_;
   std::condition_variable io_cv_;
   std::deque<pending_append> io_queue_;
+  std::atomic<std::size_t> io_queue_size_{0};  // io_queue_.size(), readable without io_mu_
   std::atomic<std::size_t> queued_bytes_{0};
   std::unique_ptr<io::append_file> active_;  // I/O thread only (after open)
   std::shared_ptr<segment> active_seg_;      // I/O thread only (after open)

@@ -25,7 +25,11 @@ struct acked {
 std::vector<acked> append_until_failure(storage::partition_log& log, storage::ack_mode acks, bool& failed) {
   std::vector<acked> ok;
   failed = false;
-  for (int wave = 0; wave < 12; ++wave) {
+  // Until the injected failure has happened (group commit decides how many
+  // syncs a wave takes), then two more waves that must all fail.
+  int waves_after_failure = 0;
+  for (int wave = 0; wave < 500 && waves_after_failure < 2; ++wave) {
+    if (failed) ++waves_after_failure;
     std::vector<std::vector<owned_event>> batches(4);
     std::vector<std::future<storage::append_result>> results;
     std::vector<std::vector<codec::event_in>> views(4);
