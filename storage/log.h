@@ -126,6 +126,8 @@ struct log_stats {
   std::uint64_t segments = 0;
   std::uint64_t commits = 0;   // group commits (fdatasyncs) since open
   std::uint64_t batches = 0;   // batches appended since open
+  std::uint64_t bytes = 0;     // segment bytes made durable since open
+  std::uint64_t write_sync_ns = 0;  // time in write + fdatasync since open
 };
 
 class partition_log {

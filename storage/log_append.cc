@@ -308,7 +308,11 @@ void log_impl::write_group(std::vector<pending_append>& group) {
         p.done(std::move(p.ok));
       }
     };
+    const auto write_from = std::chrono::steady_clock::now();
     auto ec = active_->write(bufs, active_size_, true, on_written);
+    write_sync_ns_.fetch_add(std::uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                 std::chrono::steady_clock::now() - write_from).count()),
+                             std::memory_order_relaxed);
     if (!ec && rolled) ec = fs_->sync_dir(dir_);
     if (ec) {
       spdlog::error("{}: write or sync failed at byte {}: {}; partition fenced", active_seg_->path, active_size_,
@@ -317,6 +321,7 @@ void log_impl::write_group(std::vector<pending_append>& group) {
       return fail_group(group, errc::io_error);
     }
     commits_.fetch_add(1, std::memory_order_relaxed);
+    bytes_.fetch_add(bytes, std::memory_order_relaxed);
     // Publish: segment bytes, then the window for readers, then durable_.
     std::uint64_t pos = active_size_ + (rolled ? header.size() : 0);
     active_size_ += bytes;

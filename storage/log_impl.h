@@ -178,6 +178,8 @@ class log_impl final : public partition_log {
   std::atomic<bool> io_stopped_{false};
   std::atomic<std::uint64_t> commits_{0};
   std::atomic<std::uint64_t> batches_{0};
+  std::atomic<std::uint64_t> bytes_{0};
+  std::atomic<std::uint64_t> write_sync_ns_{0};
   mutable std::mutex head_mu_;
   codec::hash256 durable_hash_{};
 

@@ -246,6 +246,8 @@ log_stats log_impl::stats() const {
   }
   s.commits = commits_.load();
   s.batches = batches_.load();
+  s.bytes = bytes_.load();
+  s.write_sync_ns = write_sync_ns_.load();
   return s;
 }
 
