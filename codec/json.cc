@@ -530,7 +530,10 @@ std::string data_to_json(std::string_view content_type, std::span<const std::byt
   std::string out;
   if (content_type == content_type_flexbuffers) {
     const auto* p = reinterpret_cast<const std::uint8_t*>(data.data());
-    if (flexbuffers::VerifyBuffer(p, data.size())) {
+    // The reuse tracker keeps verification linear: without it a vector whose
+    // elements all point at one big value is walked once per element.
+    std::vector<std::uint8_t> reuse;
+    if (flexbuffers::VerifyBuffer(p, data.size(), &reuse)) {
       // Every FlexBuffer value takes at least one byte unless shared, so
       // size + a little bounds an honest walk.
       const auto* chars = reinterpret_cast<const char*>(p);
