@@ -1,5 +1,7 @@
 #include "storage/index.h"
 
+#include "codec/stream_hash.h"
+
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
@@ -41,7 +43,7 @@ std::uint64_t order_signed(std::int64_t v) { return std::uint64_t(v) ^ (1ull << 
 std::string stream_key(std::string_view stream) {
   std::string k;
   k.reserve(9 + stream.size() + 8);
-  put_be64(k, stream_hash(stream));
+  put_be64(k, codec::stream_hash(stream));
   k.push_back(char(std::uint8_t(stream.size())));
   k.append(stream);
   return k;
@@ -108,21 +110,6 @@ rocksdb::ColumnFamilyOptions family_options(std::size_t which) {
 }
 
 }  // namespace
-
-std::uint64_t stream_hash(std::string_view stream) noexcept {
-  // FNV-1a 64 with a final avalanche (splitmix64). Persisted: never change.
-  std::uint64_t h = 1469598103934665603ull;
-  for (char c : stream) {
-    h ^= std::uint8_t(c);
-    h *= 1099511628211ull;
-  }
-  h ^= h >> 30;
-  h *= 0xbf58476d1ce4e5b9ull;
-  h ^= h >> 27;
-  h *= 0x94d049bb133111ebull;
-  h ^= h >> 31;
-  return h;
-}
 
 result<std::unique_ptr<index_db>, std::string> index_db::open(const std::string& path) {
   rocksdb::DBOptions opts;

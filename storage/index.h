@@ -36,9 +36,6 @@ namespace muninn::storage {
 
 inline constexpr std::uint32_t index_format_version = 1;
 
-// Stable 64-bit hash of a stream name (persisted in keys: never change).
-std::uint64_t stream_hash(std::string_view stream) noexcept;
-
 struct sparse_entry {
   std::uint64_t offset = 0;  // base offset of the batch at `position`
   std::uint64_t segment = 0;  // base offset of the segment
