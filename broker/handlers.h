@@ -1,0 +1,41 @@
+// Request handling: one verified request frame in, one response frame out
+// (now or later, through the responder). Holds no socket: sessions move
+// bytes, handlers decide (Beast's and Asio's examples keep the same split).
+// Thread-safety: handle() is called from the network thread; responders may
+// be called from storage threads and must be thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <vector>
+
+#include "broker/topics.h"
+
+namespace muninn::broker {
+
+using responder = std::function<void(std::vector<std::byte> frame)>;
+
+struct handler_limits {
+  std::uint32_t max_fetch_bytes = 8u << 20;
+  std::uint32_t max_stream_events = 10'000;
+};
+
+class request_handler {
+ public:
+  request_handler(topic_registry& topics, handler_limits limits) : topics_(topics), limits_(limits) {}
+
+  // `payload` is a frame payload whose CRC checked out. Every request gets
+  // exactly one response, also when it is malformed.
+  void handle(std::span<const std::byte> payload, const responder& respond);
+
+ private:
+  topic_registry& topics_;
+  handler_limits limits_;
+};
+
+// An Error response frame, for errors found before a request is decoded.
+std::vector<std::byte> error_frame(std::uint64_t correlation_id, std::uint16_t code, std::string_view message);
+
+}  // namespace muninn::broker

@@ -1,0 +1,223 @@
+#include "broker/server.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <spdlog/spdlog.h>
+
+#include <cstring>
+#include <deque>
+
+#include "codec/frame.h"
+#include "codec/protocol_generated.h"
+
+namespace muninn::broker {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using namespace asio::experimental::awaitable_operators;
+
+class session : public std::enable_shared_from_this<session> {
+ public:
+  session(server& srv, tcp::socket socket)
+      : srv_(srv), socket_(std::move(socket)), timer_(socket_.get_executor()), wake_(socket_.get_executor()) {
+    boost::system::error_code ec;
+    auto ep = socket_.remote_endpoint(ec);
+    peer_ = ec ? std::string("?") : ep.address().to_string() + ":" + std::to_string(ep.port());
+  }
+
+  void start() {
+    asio::co_spawn(socket_.get_executor(), [self = shared_from_this()] { return self->read_loop(); }, asio::detached);
+  }
+
+  void close() {
+    if (closed_) return;
+    closed_ = true;
+    boost::system::error_code ec;
+    socket_.shutdown(tcp::socket::shutdown_both, ec);
+    socket_.close(ec);
+    timer_.cancel();
+    wake_.cancel();
+  }
+
+ private:
+  // Reads frames; each complete frame goes to the handler. Stops reading
+  // while too many requests are in flight (back-pressure on the client).
+  asio::awaitable<void> read_loop() {
+    auto self = shared_from_this();
+    std::vector<std::byte> buf(64u << 10);
+    std::size_t len = 0;
+    while (!closed_) {
+      // Cut and handle every whole frame already buffered.
+      std::size_t used = 0;
+      bool stop_reading = false;
+      for (;;) {
+        if (inflight_ >= srv_.limits_.max_inflight_per_connection) break;
+        auto f = codec::decode_frame(std::span<const std::byte>(buf.data() + used, len - used),
+                                     srv_.limits_.max_frame_bytes);
+        if (f.status == codec::decode_status::need_more) break;
+        if (f.status == codec::decode_status::error) {
+          // Framing is lost: say why, then close (no resync on a byte stream).
+          refuse(std::string("bad frame: ") + std::string(codec::to_string(f.error)),
+                 f.error == codec::errc::frame_too_large ? fb::ErrorCode::frame_too_large
+                                                         : fb::ErrorCode::malformed_request);
+          stop_reading = true;
+          break;
+        }
+        ++inflight_;
+        srv_.handler_.handle(f.payload, responder_for());
+        used += f.consumed;
+      }
+      if (stop_reading) break;
+      if (used) {
+        std::memmove(buf.data(), buf.data() + used, len - used);
+        len -= used;
+      }
+      if (inflight_ >= srv_.limits_.max_inflight_per_connection) {
+        // Wait until responses free a slot.
+        wake_.expires_after(std::chrono::hours(24));
+        boost::system::error_code ec;
+        co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        continue;
+      }
+      // Room for the frame being read, within the limit (checked by
+      // decode_frame before we get here with a header in hand).
+      if (len >= codec::frame_header_bytes) {
+        std::uint32_t need = 0;
+        for (int i = 0; i < 4; ++i) need |= std::uint32_t(std::to_integer<std::uint8_t>(buf[std::size_t(i)])) << (8 * i);
+        const std::size_t total = codec::frame_header_bytes + need;
+        if (buf.size() < total) buf.resize(total);
+      }
+      if (len == buf.size()) buf.resize(buf.size() * 2);
+      // An idle connection may wait long; a started frame must finish soon.
+      timer_.expires_after(len == 0 ? srv_.limits_.idle_timeout : srv_.limits_.read_timeout);
+      auto r = co_await (socket_.async_read_some(asio::buffer(buf.data() + len, buf.size() - len),
+                                                 asio::as_tuple(asio::use_awaitable)) ||
+                         timer_.async_wait(asio::as_tuple(asio::use_awaitable)));
+      if (r.index() == 1) {
+        spdlog::info("{}: closing: {}", peer_, len == 0 ? "idle timeout" : "frame not completed in time");
+        close();
+        break;
+      }
+      auto [ec, n] = std::get<0>(r);
+      if (ec) {
+        close();
+        break;
+      }
+      len += n;
+    }
+    srv_.remove(this);
+  }
+
+  responder responder_for() {
+    // Called from storage threads: hop onto the network thread.
+    return [self = shared_from_this()](std::vector<std::byte> frame) {
+      asio::post(self->socket_.get_executor(), [self, frame = std::move(frame)]() mutable {
+        self->complete(std::move(frame));
+      });
+    };
+  }
+
+  void complete(std::vector<std::byte> frame) {
+    if (inflight_ > 0) --inflight_;
+    wake_.cancel();
+    send(std::move(frame));
+  }
+
+  void refuse(const std::string& why, fb::ErrorCode code) {
+    spdlog::info("{}: {}", peer_, why);
+    send(error_frame(0, std::uint16_t(code), why));
+    close_after_write_ = true;
+  }
+
+  void send(std::vector<std::byte> frame) {
+    if (closed_) return;
+    out_.push_back(std::move(frame));
+    if (!writing_) write_next();
+  }
+
+  void write_next() {
+    if (out_.empty()) {
+      writing_ = false;
+      if (close_after_write_) close();
+      return;
+    }
+    writing_ = true;
+    asio::async_write(socket_, asio::buffer(out_.front()),
+                      [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                        if (ec) return self->close();
+                        self->out_.pop_front();
+                        self->write_next();
+                      });
+  }
+
+  server& srv_;
+  tcp::socket socket_;
+  asio::steady_timer timer_;
+  asio::steady_timer wake_;
+  std::string peer_;
+  std::deque<std::vector<std::byte>> out_;
+  std::uint32_t inflight_ = 0;
+  bool writing_ = false;
+  bool closed_ = false;
+  bool close_after_write_ = false;
+};
+
+server::server(asio::io_context& io, request_handler& handler, server_limits limits)
+    : io_(io), handler_(handler), limits_(limits), acceptor_(io) {}
+
+server::~server() = default;
+
+tcp::endpoint server::listen(const tcp::endpoint& at) {
+  acceptor_.open(at.protocol());
+  acceptor_.set_option(tcp::acceptor::reuse_address(true));
+  acceptor_.bind(at);
+  acceptor_.listen();
+  accept();
+  return acceptor_.local_endpoint();
+}
+
+void server::accept() {
+  acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
+    if (stopped_ || ec == asio::error::operation_aborted) return;
+    if (!ec) {
+      if (sessions_.size() >= limits_.max_connections) {
+        spdlog::warn("refusing a connection: {} connections open (limit)", sessions_.size());
+        boost::system::error_code ignore;
+        socket.close(ignore);
+      } else {
+        socket.set_option(tcp::no_delay(true), ec);
+        auto s = std::make_shared<session>(*this, std::move(socket));
+        sessions_.insert(s);
+        s->start();
+      }
+    }
+    accept();
+  });
+}
+
+void server::remove(session* s) {
+  for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
+    if (it->get() == s) {
+      sessions_.erase(it);
+      return;
+    }
+  }
+}
+
+void server::stop() {
+  stopped_ = true;
+  boost::system::error_code ec;
+  acceptor_.close(ec);
+  auto all = sessions_;
+  for (const auto& s : all) s->close();
+}
+
+}  // namespace muninn::broker
