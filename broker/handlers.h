@@ -29,6 +29,7 @@ class request_handler {
   // `payload` is a frame payload whose CRC checked out. Every request gets
   // exactly one response, also when it is malformed.
   void handle(std::span<const std::byte> payload, const responder& respond);
+  topic_registry& topics() { return topics_; }
 
  private:
   topic_registry& topics_;

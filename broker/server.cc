@@ -16,6 +16,7 @@
 #include <deque>
 
 #include "codec/frame.h"
+#include "broker/topics.h"
 #include "codec/protocol_generated.h"
 
 namespace muninn::broker {
@@ -71,8 +72,10 @@ class session : public std::enable_shared_from_this<session> {
           stop_reading = true;
           break;
         }
-        ++inflight_;
-        srv_.handler_.handle(f.payload, responder_for());
+        if (!handle_subscription(f.payload)) {
+          ++inflight_;
+          srv_.handler_.handle(f.payload, responder_for());
+        }
         used += f.consumed;
       }
       if (stop_reading) break;
@@ -158,6 +161,104 @@ class session : public std::enable_shared_from_this<session> {
                       });
   }
 
+
+ public:
+  // New durable events on `log`: feed the subscriptions waiting on it.
+  void wake(storage::partition_log* log) {
+    for (auto& [id, sub] : subs_)
+      if (sub.log == log) pump(sub);
+  }
+
+ private:
+  struct subscription {
+    std::uint64_t id = 0;
+    std::shared_ptr<topic> keep;
+    storage::partition_log* log = nullptr;
+    std::uint64_t next = 0;
+    std::int64_t credit = 0;
+  };
+
+  // Subscribe, credit and cancel are state of this connection, so the
+  // session serves them itself; everything else goes to the handler.
+  bool handle_subscription(std::span<const std::byte> payload) {
+    const auto* p = reinterpret_cast<const std::uint8_t*>(payload.data());
+    flatbuffers::Verifier v(p, payload.size());
+    if (!v.VerifyBuffer<fb::Request>(nullptr)) return false;  // the handler answers it
+    const auto* req = flatbuffers::GetRoot<fb::Request>(p);
+    const auto corr = req->correlation_id();
+    switch (req->body_type()) {
+      case fb::RequestBody::SubscribeRequest: {
+        const auto* r = req->body_as_SubscribeRequest();
+        auto t = srv_.handler_.topics().find(r->topic()->string_view());
+        if (!t) {
+          send(error_frame(corr, std::uint16_t(fb::ErrorCode::unknown_topic), "unknown topic '" + r->topic()->str() + "'"));
+          return true;
+        }
+        if (r->partition() < 0 || std::uint32_t(r->partition()) >= t->partitions()) {
+          send(error_frame(corr, std::uint16_t(fb::ErrorCode::unknown_partition),
+                           "topic '" + r->topic()->str() + "' has no partition " + std::to_string(r->partition())));
+          return true;
+        }
+        if (subs_.size() >= max_subscriptions) {
+          send(error_frame(corr, std::uint16_t(fb::ErrorCode::too_many_requests),
+                           "at most " + std::to_string(max_subscriptions) + " subscriptions per connection"));
+          return true;
+        }
+        auto& log = t->partition(std::uint32_t(r->partition()));
+        if (r->from_offset() > log.head()) {
+          send(error_frame(corr, std::uint16_t(fb::ErrorCode::offset_out_of_range),
+                           "offset " + std::to_string(r->from_offset()) + " is beyond the head " + std::to_string(log.head())));
+          return true;
+        }
+        auto& sub = subs_[corr];
+        sub = subscription{corr, t, &log, r->from_offset(), std::int64_t(r->credit_bytes())};
+        pump(sub);
+        return true;
+      }
+      case fb::RequestBody::CreditRequest: {
+        const auto* r = req->body_as_CreditRequest();
+        if (auto it = subs_.find(r->subscription()); it != subs_.end()) {
+          it->second.credit = std::min<std::int64_t>(it->second.credit + r->bytes(), max_credit);
+          pump(it->second);
+        }
+        return true;
+      }
+      case fb::RequestBody::CancelRequest:
+        subs_.erase(req->body_as_CancelRequest()->subscription());
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  // Sends what the subscription may receive now; waits at the head.
+  void pump(subscription& sub) {
+    while (!closed_ && sub.credit > 0) {
+      const std::uint64_t head = sub.log->head();
+      if (sub.next >= head) {
+        srv_.wait_for(sub.log, shared_from_this());
+        return;
+      }
+      auto chunk = sub.log->read(sub.next, std::size_t(std::min<std::int64_t>(sub.credit, 1 << 20)));
+      if (!chunk || chunk->batches.empty()) {
+        send(error_frame(sub.id, std::uint16_t(fb::ErrorCode::io_error),
+                         "cannot read offset " + std::to_string(sub.next)));
+        subs_.erase(sub.id);
+        return;
+      }
+      flatbuffers::FlatBufferBuilder b;
+      auto bytes = b.CreateVector(reinterpret_cast<const std::uint8_t*>(chunk->bytes.data()), chunk->bytes.size());
+      b.Finish(fb::CreateResponse(b, sub.id, fb::ResponseBody::SubscribeData, fb::CreateSubscribeData(b, head, bytes).Union()));
+      send(codec::encode_frame(std::as_bytes(std::span(b.GetBufferPointer(), b.GetSize()))));
+      sub.credit -= std::int64_t(chunk->bytes.size());
+      sub.next = chunk->batches.back().base_offset + chunk->batches.back().count;
+    }
+  }
+
+  static constexpr std::size_t max_subscriptions = 1024;
+  static constexpr std::int64_t max_credit = 64 << 20;
+  std::map<std::uint64_t, subscription> subs_;
+
   server& srv_;
   tcp::socket socket_;
   asio::steady_timer timer_;
@@ -203,6 +304,31 @@ void server::accept() {
   });
 }
 
+void server::wait_for(storage::partition_log* log, const std::shared_ptr<session>& s) {
+  if (listening_.insert(log).second) {
+    // Runs on the log's I/O thread: only post. `alive` guards against a
+    // listener firing after this server is gone (logs outlive it).
+    log->add_durable_listener([this, log, alive = std::weak_ptr<bool>(alive_), &io = io_](std::uint64_t) {
+      asio::post(io, [this, log, alive] {
+        if (alive.lock()) wake(log);
+      });
+    });
+  }
+  auto& list = waiters_[log];
+  for (const auto& w : list)
+    if (w.lock() == s) return;
+  list.push_back(s);
+}
+
+void server::wake(storage::partition_log* log) {
+  auto it = waiters_.find(log);
+  if (it == waiters_.end()) return;
+  auto list = std::move(it->second);
+  waiters_.erase(it);
+  for (const auto& w : list)
+    if (auto s = w.lock()) s->wake(log);
+}
+
 void server::remove(session* s) {
   for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
     if (it->get() == s) {
@@ -212,10 +338,14 @@ void server::remove(session* s) {
   }
 }
 
-void server::stop() {
+void server::stop_accepting() {
   stopped_ = true;
   boost::system::error_code ec;
   acceptor_.close(ec);
+}
+
+void server::stop() {
+  stop_accepting();
   auto all = sessions_;
   for (const auto& s : all) s->close();
 }

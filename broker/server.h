@@ -15,7 +15,9 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <map>
 #include <set>
+#include <vector>
 
 #include "broker/handlers.h"
 
@@ -37,6 +39,8 @@ class server {
   ~server();
   // Binds and starts accepting; returns the bound endpoint (port 0 picks one).
   boost::asio::ip::tcp::endpoint listen(const boost::asio::ip::tcp::endpoint& at);
+  // Stops accepting new connections; open ones keep being served.
+  void stop_accepting();
   // Stops accepting and closes every connection.
   void stop();
   std::size_t connections() const { return sessions_.size(); }
@@ -45,12 +49,19 @@ class server {
   friend class session;
   void accept();
   void remove(session* s);
+  // Live subscriptions: a session waits on a partition until new durable
+  // events arrive there (the log's listener posts to this thread).
+  void wait_for(storage::partition_log* log, const std::shared_ptr<session>& s);
+  void wake(storage::partition_log* log);
 
   boost::asio::io_context& io_;
   request_handler& handler_;
   server_limits limits_;
   boost::asio::ip::tcp::acceptor acceptor_;
   std::set<std::shared_ptr<session>> sessions_;
+  std::map<storage::partition_log*, std::vector<std::weak_ptr<session>>> waiters_;
+  std::set<storage::partition_log*> listening_;  // logs our listener is registered with
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // listeners outlive us
   bool stopped_ = false;
 };
 

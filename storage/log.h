@@ -165,6 +165,9 @@ class partition_log {
   virtual log_stats stats() const = 0;
   // Recomputes every CRC and the whole hash chain from the first segment.
   virtual result<verify_report, errc> verify() const = 0;
+  // Calls `fn(head)` on the I/O thread each time durable events were added
+  // (live subscriptions wake on it). `fn` must not block or call append.
+  virtual void add_durable_listener(std::function<void(std::uint64_t head)> fn) = 0;
   // Waits until the index reflects every durable event (tests, shutdown).
   virtual void flush_index() = 0;
   // Stops accepting appends, completes in-flight ones, flushes the index

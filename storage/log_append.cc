@@ -347,12 +347,25 @@ void log_impl::write_group(std::vector<pending_append>& group) {
     durable_.store(end, std::memory_order_release);
     { std::lock_guard g(idx_mu_); }  // pairs with the index thread's predicate check
     idx_cv_.notify_all();
+    {
+      std::lock_guard g(listeners_mu_);
+      for (const auto& fn : listeners_) fn(end);
+    }
   }
   for (auto& p : group) {
     if (p.acked) continue;
     p.acked = true;
     p.done(std::move(p.ok));
   }
+}
+
+}  // namespace muninn::storage
+
+namespace muninn::storage {
+
+void log_impl::add_durable_listener(std::function<void(std::uint64_t head)> fn) {
+  std::lock_guard g(listeners_mu_);
+  listeners_.push_back(std::move(fn));
 }
 
 }  // namespace muninn::storage

@@ -113,6 +113,7 @@ class log_impl final : public partition_log {
   log_stats stats() const override;
   result<verify_report, errc> verify() const override;
   void flush_index() override;
+  void add_durable_listener(std::function<void(std::uint64_t head)> fn) override;
   void close() override;
 
  private:
@@ -180,6 +181,8 @@ class log_impl final : public partition_log {
   std::atomic<std::uint64_t> batches_{0};
   std::atomic<std::uint64_t> bytes_{0};
   std::atomic<std::uint64_t> write_sync_ns_{0};
+  std::mutex listeners_mu_;
+  std::vector<std::function<void(std::uint64_t)>> listeners_;
   mutable std::mutex head_mu_;
   codec::hash256 durable_hash_{};
 

@@ -326,3 +326,53 @@ TEST_CASE("broker: topics survive a restart, as records in the __topics log", "[
   CHECK(t->partitions() == 3);
   CHECK((*reg)->list().size() == 3);
 }
+
+TEST_CASE("broker: subscribe catches up, then receives live events, within its credit", "[broker][subscribe]") {
+  running_broker broker;
+  raw_client producer(broker.endpoint);
+  create_topic(producer, "live", 1);
+  auto produce_one = [&](std::uint64_t corr, const std::string& data) {
+    flatbuffers::FlatBufferBuilder b;
+    build_produce(b, corr, "live", 0, {{"s", "E", codec::expect_any, data}});
+    producer.send(b);
+    std::vector<std::byte> keep;
+    REQUIRE(producer.response(keep)->body_as_ProduceResponse()->error() == nullptr);
+  };
+  produce_one(1, "first");
+  produce_one(2, "second");
+
+  raw_client consumer(broker.endpoint);
+  flatbuffers::FlatBufferBuilder b;
+  // One byte of credit: the broker sends one chunk (at least one batch), then waits.
+  b.Finish(fb::CreateRequest(b, 500, fb::RequestBody::SubscribeRequest,
+                             fb::CreateSubscribeRequest(b, b.CreateString("live"), 0, 0, 1).Union()));
+  consumer.send(b);
+  std::vector<std::byte> keep;
+  auto next_event_offset = [&](const fb::Response* r) {
+    REQUIRE(r->correlation_id() == 500);
+    REQUIRE(r->body_type() == fb::ResponseBody::SubscribeData);
+    const auto* d = r->body_as_SubscribeData();
+    auto f = codec::decode_frame(std::as_bytes(std::span(d->batches()->data(), d->batches()->size())));
+    REQUIRE(f.status == codec::decode_status::frame);
+    auto vb = codec::verify_batch(f.payload);
+    REQUIRE(vb);
+    return vb->batch->base_offset();
+  };
+  CHECK(next_event_offset(consumer.response(keep)) == 0);
+
+  flatbuffers::FlatBufferBuilder credit;
+  credit.Finish(fb::CreateRequest(credit, 501, fb::RequestBody::CreditRequest, fb::CreateCreditRequest(credit, 500, 1 << 20).Union()));
+  consumer.send(credit);
+  CHECK(next_event_offset(consumer.response(keep)) == 1);  // the rest of the catch-up
+  produce_one(3, "live!");
+  CHECK(next_event_offset(consumer.response(keep)) == 2);  // live
+
+  // A subscription to an unknown topic is refused with its correlation id.
+  flatbuffers::FlatBufferBuilder bad;
+  bad.Finish(fb::CreateRequest(bad, 600, fb::RequestBody::SubscribeRequest,
+                               fb::CreateSubscribeRequest(bad, bad.CreateString("nope"), 0, 0).Union()));
+  consumer.send(bad);
+  const auto* r = consumer.response(keep);
+  CHECK(r->correlation_id() == 600);
+  CHECK(r->body_as_Error()->code() == fb::ErrorCode::unknown_topic);
+}
