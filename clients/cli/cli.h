@@ -1,0 +1,73 @@
+// The `muninn` tool: shared pieces of its commands (argument parsing, the
+// progress line, output). Single-threaded except where a command says so;
+// stdout carries only the command's output, errors and progress go to stderr.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "clients/client.h"
+
+namespace muninn::cli {
+
+// Exit codes: 0 ok, 1 the command failed, 2 the command line is wrong.
+inline constexpr int exit_ok = 0;
+inline constexpr int exit_failed = 1;
+inline constexpr int exit_usage = 2;
+
+struct args {
+  std::vector<std::string> positional;
+  std::map<std::string, std::string> options;  // "--x v" / "--x=v"; flags map to "true"
+
+  bool has(const std::string& name) const { return options.count(name) != 0; }
+  std::string get(const std::string& name, std::string fallback = {}) const;
+};
+
+// Parses argv[first..]; `flags` take no value, `valued` take one. An
+// unknown option or a missing value is an error message.
+std::optional<std::string> parse_args(int argc, char** argv, int first, const std::set<std::string>& flags,
+                                      const std::set<std::string>& valued, args& out);
+
+std::optional<std::uint64_t> parse_u64(std::string_view s);
+
+// Prints "error: <message>" on stderr; returns `code`.
+int fail(const std::string& message, int code = exit_failed);
+
+// A progress line on stderr (`\r<what>: N events, R events/s`) at most
+// twice a second, only when stderr is a terminal.
+class progress {
+ public:
+  explicit progress(std::string what);
+  ~progress();
+  void add(std::uint64_t n);
+  void done();
+
+ private:
+  std::string what_;
+  bool enabled_;
+  bool shown_ = false;
+  std::uint64_t count_ = 0;
+  std::chrono::steady_clock::time_point start_, last_;
+};
+
+// Commands; `a.positional[0]` is the command word.
+int cmd_topic(client::client& c, const args& a);
+int cmd_produce(client::client& c, const args& a);
+int cmd_consume(client::client& c, const args& a);
+int cmd_stream(client::client& c, const args& a);
+int cmd_verify(client::client& c, const args& a);
+
+// The topic a stream belongs to by domain.md's naming (forsendelse-* ->
+// forsendelser, invoice-/payment-/... -> reskontra); empty when unknown.
+std::string topic_for_stream(std::string_view stream);
+
+void write_line(const std::string& line);  // to stdout, with '\n'
+void flush_output();
+
+}  // namespace muninn::cli

@@ -1,0 +1,331 @@
+#include "clients/protocol.h"
+
+#include <cstdio>
+#include <cstring>
+
+#include "codec/frame.h"
+#include "codec/json.h"
+
+namespace muninn::client {
+namespace {
+
+using builder = flatbuffers::FlatBufferBuilder;
+
+template <class T>
+frame_bytes finish(builder& b, std::uint64_t corr, fb::RequestBody type, flatbuffers::Offset<T> body) {
+  b.Finish(fb::CreateRequest(b, corr, type, body.Union()));
+  return codec::encode_frame(std::as_bytes(std::span(b.GetBufferPointer(), b.GetSize())));
+}
+
+std::string_view sv(const flatbuffers::String* s) noexcept {
+  return s ? std::string_view(s->c_str(), s->size()) : std::string_view{};
+}
+
+}  // namespace
+
+frame_bytes encode_produce(std::uint64_t corr, std::string_view topic, std::uint32_t partition, ack_mode acks,
+                           std::string_view producer_id, std::uint64_t producer_seq,
+                           std::span<const codec::event_in> events) {
+  std::size_t estimate = 256 + topic.size() + producer_id.size();
+  for (const auto& e : events) estimate += 96 + e.stream.size() + e.type.size() + e.content_type.size() + e.data.size();
+  builder b(estimate);
+  std::vector<flatbuffers::Offset<fb::Event>> evs;
+  evs.reserve(events.size());
+  for (const auto& e : events) {
+    auto stream = b.CreateString(e.stream.data(), e.stream.size());
+    auto type = b.CreateString(e.type.data(), e.type.size());
+    auto ct = e.content_type.empty() ? flatbuffers::Offset<flatbuffers::String>{}
+                                     : b.CreateString(e.content_type.data(), e.content_type.size());
+    auto data = e.data.empty() ? flatbuffers::Offset<flatbuffers::Vector<std::uint8_t>>{}
+                               : b.CreateVector(reinterpret_cast<const std::uint8_t*>(e.data.data()), e.data.size());
+    const fb::EventId id(flatbuffers::span<const std::uint8_t, 16>(e.id.bytes.data(), 16));
+    evs.push_back(fb::CreateEvent(b, stream, type, &id, e.expected_version, -1, e.time, ct, data));
+  }
+  auto t = b.CreateString(topic.data(), topic.size());
+  auto pid = producer_id.empty() ? flatbuffers::Offset<flatbuffers::String>{}
+                                 : b.CreateString(producer_id.data(), producer_id.size());
+  auto v = b.CreateVector(evs);
+  auto req = fb::CreateProduceRequest(b, t, static_cast<std::int32_t>(partition),
+                                      acks == ack_mode::written ? fb::AckMode::written : fb::AckMode::durable, pid,
+                                      producer_seq, v);
+  return finish(b, corr, fb::RequestBody::ProduceRequest, req);
+}
+
+frame_bytes encode_fetch(std::uint64_t corr, std::string_view topic, std::uint32_t partition,
+                         std::uint64_t from_offset, std::uint32_t max_bytes, std::uint32_t max_wait_ms) {
+  builder b(128 + topic.size());
+  auto t = b.CreateString(topic.data(), topic.size());
+  auto req = fb::CreateFetchRequest(b, t, static_cast<std::int32_t>(partition), from_offset, max_bytes, max_wait_ms);
+  return finish(b, corr, fb::RequestBody::FetchRequest, req);
+}
+
+frame_bytes encode_offset_for_time(std::uint64_t corr, std::string_view topic, std::uint32_t partition,
+                                   std::int64_t time_micros) {
+  builder b(128 + topic.size());
+  auto t = b.CreateString(topic.data(), topic.size());
+  auto req = fb::CreateOffsetForTimeRequest(b, t, static_cast<std::int32_t>(partition), time_micros);
+  return finish(b, corr, fb::RequestBody::OffsetForTimeRequest, req);
+}
+
+frame_bytes encode_read_stream(std::uint64_t corr, std::string_view topic, std::string_view stream,
+                               std::int64_t from_version, std::uint32_t max_events) {
+  builder b(128 + topic.size() + stream.size());
+  auto t = b.CreateString(topic.data(), topic.size());
+  auto s = b.CreateString(stream.data(), stream.size());
+  auto req = fb::CreateReadStreamRequest(b, t, s, from_version, max_events);
+  return finish(b, corr, fb::RequestBody::ReadStreamRequest, req);
+}
+
+frame_bytes encode_subscribe(std::uint64_t corr, std::string_view topic, std::uint32_t partition,
+                             std::uint64_t from_offset, std::uint32_t credit_bytes) {
+  builder b(128 + topic.size());
+  auto t = b.CreateString(topic.data(), topic.size());
+  auto req = fb::CreateSubscribeRequest(b, t, static_cast<std::int32_t>(partition), from_offset, credit_bytes);
+  return finish(b, corr, fb::RequestBody::SubscribeRequest, req);
+}
+
+frame_bytes encode_credit(std::uint64_t corr, std::uint64_t subscription, std::uint32_t bytes) {
+  builder b(64);
+  return finish(b, corr, fb::RequestBody::CreditRequest, fb::CreateCreditRequest(b, subscription, bytes));
+}
+
+frame_bytes encode_cancel(std::uint64_t corr, std::uint64_t subscription) {
+  builder b(64);
+  return finish(b, corr, fb::RequestBody::CancelRequest, fb::CreateCancelRequest(b, subscription));
+}
+
+frame_bytes encode_create_topic(std::uint64_t corr, std::string_view name, std::uint32_t partitions,
+                                std::string_view schema, std::uint64_t segment_bytes) {
+  builder b(128 + name.size() + schema.size());
+  auto n = b.CreateString(name.data(), name.size());
+  auto s = schema.empty() ? flatbuffers::Offset<flatbuffers::String>{} : b.CreateString(schema.data(), schema.size());
+  auto req = fb::CreateCreateTopicRequest(b, n, partitions, s, segment_bytes);
+  return finish(b, corr, fb::RequestBody::CreateTopicRequest, req);
+}
+
+frame_bytes encode_list_topics(std::uint64_t corr) {
+  builder b(64);
+  return finish(b, corr, fb::RequestBody::ListTopicsRequest, fb::CreateListTopicsRequest(b));
+}
+
+frame_bytes encode_describe_topic(std::uint64_t corr, std::string_view name) {
+  builder b(64 + name.size());
+  auto n = b.CreateString(name.data(), name.size());
+  return finish(b, corr, fb::RequestBody::DescribeTopicRequest, fb::CreateDescribeTopicRequest(b, n));
+}
+
+frame_bytes encode_commit_offsets(std::uint64_t corr, std::string_view consumer, std::string_view topic,
+                                  std::span<const partition_offset> offsets) {
+  builder b(128 + consumer.size() + topic.size() + offsets.size() * 24);
+  auto c = b.CreateString(consumer.data(), consumer.size());
+  auto t = b.CreateString(topic.data(), topic.size());
+  std::vector<flatbuffers::Offset<fb::PartitionOffset>> v;
+  for (const auto& o : offsets)
+    v.push_back(fb::CreatePartitionOffset(b, static_cast<std::int32_t>(o.partition), o.offset));
+  auto vec = b.CreateVector(v);
+  return finish(b, corr, fb::RequestBody::CommitOffsetsRequest, fb::CreateCommitOffsetsRequest(b, c, t, vec));
+}
+
+frame_bytes encode_fetch_offsets(std::uint64_t corr, std::string_view consumer, std::string_view topic) {
+  builder b(128 + consumer.size() + topic.size());
+  auto c = b.CreateString(consumer.data(), consumer.size());
+  auto t = b.CreateString(topic.data(), topic.size());
+  return finish(b, corr, fb::RequestBody::FetchOffsetsRequest, fb::CreateFetchOffsetsRequest(b, c, t));
+}
+
+aligned_bytes::aligned_bytes(std::span<const std::byte> src) : words_((src.size() + 7) / 8), size_(src.size()) {
+  if (!src.empty()) std::memcpy(words_.data(), src.data(), src.size());
+}
+
+result<response, client_error> decode_response(std::span<const std::byte> payload, const decode_limits& limits) {
+  auto bytes = std::make_shared<const aligned_bytes>(payload);
+  const auto* p = reinterpret_cast<const std::uint8_t*>(bytes->data());
+  if (bytes->size() < 8 || bytes->size() >= FLATBUFFERS_MAX_BUFFER_SIZE)
+    return unexpected{make_error(error_kind::protocol, "response of " + std::to_string(bytes->size()) + " bytes is not a Response")};
+  flatbuffers::Verifier::Options opts;
+  opts.max_depth = limits.max_depth;
+  opts.max_tables = limits.max_tables;
+  flatbuffers::Verifier v(p, bytes->size(), opts);
+  if (!v.VerifyBuffer<fb::Response>(nullptr))
+    return unexpected{make_error(error_kind::protocol, "response does not verify as a muninn.fb.Response")};
+  response r;
+  r.root = flatbuffers::GetRoot<fb::Response>(p);
+  r.bytes = std::move(bytes);
+  return r;
+}
+
+const fb::Error* response_error(const fb::Response& r) noexcept {
+  switch (r.body_type()) {
+    case fb::ResponseBody::Error: return r.body_as_Error();
+    case fb::ResponseBody::ProduceResponse: return r.body_as_ProduceResponse()->error();
+    case fb::ResponseBody::FetchResponse: return r.body_as_FetchResponse()->error();
+    case fb::ResponseBody::OffsetForTimeResponse: return r.body_as_OffsetForTimeResponse()->error();
+    case fb::ResponseBody::ReadStreamResponse: return r.body_as_ReadStreamResponse()->error();
+    case fb::ResponseBody::TopicsResponse: return r.body_as_TopicsResponse()->error();
+    case fb::ResponseBody::OffsetsResponse: return r.body_as_OffsetsResponse()->error();
+    default: return nullptr;
+  }
+}
+
+std::string_view event_record::stream() const noexcept { return sv(event->stream()); }
+std::string_view event_record::type() const noexcept { return sv(event->type()); }
+std::string_view event_record::content_type() const noexcept { return sv(event->content_type()); }
+codec::event_id event_record::id() const noexcept {
+  codec::event_id id;
+  if (event->id()) std::memcpy(id.bytes.data(), event->id()->b()->Data(), 16);
+  return id;
+}
+std::span<const std::byte> event_record::data() const noexcept {
+  const auto* d = event->data();
+  if (!d) return {};
+  return {reinterpret_cast<const std::byte*>(d->Data()), d->size()};
+}
+std::string event_record::to_json(std::string_view topic) const {
+  codec::event_json_extra extra;
+  extra.topic = topic;
+  extra.partition = partition;
+  extra.offset = offset;
+  extra.commit_time = commit_time;
+  return codec::event_to_json(*event, extra);
+}
+
+result<std::vector<batch_record>, client_error> split_batches(std::shared_ptr<const void> keep,
+                                                              std::span<const std::byte> bytes,
+                                                              const codec::batch_limits& limits) {
+  std::vector<batch_record> out;
+  std::size_t pos = 0;
+  while (pos < bytes.size()) {
+    auto f = codec::decode_frame(bytes.subspan(pos));
+    if (f.status != codec::decode_status::frame) {
+      std::string why = f.status == codec::decode_status::need_more ? std::string("truncated frame")
+                                                                     : std::string(codec::to_string(f.error));
+      return unexpected{make_error(error_kind::protocol, "batch frame at byte " + std::to_string(pos) + ": " + why)};
+    }
+    batch_record r;
+    r.frame_bytes = f.consumed;
+    auto payload = f.payload;
+    r.keep = keep;
+    if (reinterpret_cast<std::uintptr_t>(payload.data()) % 8 != 0) {
+      auto copy = std::make_shared<const aligned_bytes>(payload);
+      payload = copy->span();
+      r.keep = copy;
+    }
+    auto vb = codec::verify_batch(payload, limits);
+    if (!vb)
+      return unexpected{make_error(error_kind::protocol, "batch at byte " + std::to_string(pos) + ": " +
+                                                             std::string(codec::to_string(vb.error())))};
+    r.batch = *vb;
+    r.base_offset = r.batch.batch->base_offset();
+    r.count = r.batch.batch->count();
+    r.commit_time = r.batch.batch->commit_time();
+    r.prev_hash = codec::stored_prev_hash(*r.batch.batch);
+    r.hash = codec::stored_hash(*r.batch.batch);
+    out.push_back(std::move(r));
+    pos += f.consumed;
+  }
+  return out;
+}
+
+std::vector<event_record> events_of(std::span<const batch_record> batches, std::uint32_t partition,
+                                    std::uint64_t from_offset) {
+  std::vector<event_record> out;
+  for (const auto& b : batches) {
+    const auto* evs = b.batch.batch->events();
+    for (std::uint32_t i = 0; i < evs->size(); ++i) {
+      const std::uint64_t off = b.base_offset + i;
+      if (off < from_offset) continue;
+      out.push_back(event_record{b.keep, evs->Get(i), partition, off, b.commit_time});
+    }
+  }
+  return out;
+}
+
+std::string chain_checker::check(const batch_record& b) {
+  if (b.base_offset != next_offset_)
+    return "expected a batch at offset " + std::to_string(next_offset_) + ", got one at " + std::to_string(b.base_offset);
+  if (b.prev_hash != prev_)
+    return "prev_hash " + hex(b.prev_hash) + " does not continue the chain (previous hash " + hex(prev_) + ")";
+  if (!codec::check_hash(b.batch)) return "hash does not match the batch content";
+  prev_ = b.hash;
+  next_offset_ = b.base_offset + b.count;
+  return {};
+}
+
+std::string hex(std::span<const std::uint8_t> bytes) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string s;
+  s.reserve(bytes.size() * 2);
+  for (auto c : bytes) {
+    s.push_back(digits[c >> 4]);
+    s.push_back(digits[c & 15]);
+  }
+  return s;
+}
+
+namespace {
+std::string json_string(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+          out += buf;
+        } else {
+          out.push_back(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+}  // namespace
+
+std::string topic_info::to_json() const {
+  std::string s = "{\"topic\":" + json_string(name) + ",\"partitions\":" + std::to_string(partitions) +
+                  ",\"schema\":" + json_string(schema) + ",\"segment_bytes\":" + std::to_string(segment_bytes);
+  if (!parts.empty()) {
+    s += ",\"partition_info\":[";
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+      if (i) s += ",";
+      const auto& p = parts[i];
+      s += "{\"partition\":" + std::to_string(p.id) + ",\"head\":" + std::to_string(p.head) +
+           ",\"head_hash\":\"" + p.head_hash + "\",\"indexed\":" + std::to_string(p.indexed) + "}";
+    }
+    s += "]";
+  }
+  return s + "}";
+}
+
+std::vector<topic_info> topics_from(const fb::TopicsResponse& r) {
+  std::vector<topic_info> out;
+  if (!r.topics()) return out;
+  for (const auto* t : *r.topics()) {
+    topic_info ti;
+    ti.name = std::string(sv(t->name()));
+    ti.partitions = t->partitions();
+    ti.schema = std::string(sv(t->schema()));
+    ti.segment_bytes = t->segment_bytes();
+    if (t->partition_info()) {
+      for (const auto* p : *t->partition_info()) {
+        partition_info pi;
+        pi.id = static_cast<std::uint32_t>(p->id());
+        pi.head = p->head();
+        codec::hash256 h{};
+        if (p->head_hash()) std::memcpy(h.data(), p->head_hash()->b()->Data(), h.size());
+        pi.head_hash = hex(h);
+        pi.indexed = p->indexed();
+        ti.parts.push_back(std::move(pi));
+      }
+    }
+    out.push_back(std::move(ti));
+  }
+  return out;
+}
+
+}  // namespace muninn::client

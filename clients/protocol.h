@@ -1,0 +1,177 @@
+// Pure wire code of the client: Request frames out, verified Responses and
+// record batches in. No I/O and no shared state, so it is unit-tested
+// without a broker; thread-safe (free functions, immutable results).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "clients/errors.h"
+#include "codec/batch.h"
+#include "codec/protocol_generated.h"
+#include "codec/result.h"
+
+namespace muninn::client {
+
+using frame_bytes = std::vector<std::byte>;
+
+enum class ack_mode : std::uint8_t { durable = 0, written = 1 };
+
+// ---- requests: each returns one whole frame (header + Request) ----------
+
+frame_bytes encode_produce(std::uint64_t correlation_id, std::string_view topic, std::uint32_t partition,
+                           ack_mode acks, std::string_view producer_id, std::uint64_t producer_seq,
+                           std::span<const codec::event_in> events);
+frame_bytes encode_fetch(std::uint64_t correlation_id, std::string_view topic, std::uint32_t partition,
+                         std::uint64_t from_offset, std::uint32_t max_bytes, std::uint32_t max_wait_ms);
+frame_bytes encode_offset_for_time(std::uint64_t correlation_id, std::string_view topic, std::uint32_t partition,
+                                   std::int64_t time_micros);
+frame_bytes encode_read_stream(std::uint64_t correlation_id, std::string_view topic, std::string_view stream,
+                               std::int64_t from_version, std::uint32_t max_events);
+frame_bytes encode_subscribe(std::uint64_t correlation_id, std::string_view topic, std::uint32_t partition,
+                             std::uint64_t from_offset, std::uint32_t credit_bytes);
+frame_bytes encode_credit(std::uint64_t correlation_id, std::uint64_t subscription, std::uint32_t bytes);
+frame_bytes encode_cancel(std::uint64_t correlation_id, std::uint64_t subscription);
+frame_bytes encode_create_topic(std::uint64_t correlation_id, std::string_view name, std::uint32_t partitions,
+                                std::string_view schema, std::uint64_t segment_bytes);
+frame_bytes encode_list_topics(std::uint64_t correlation_id);
+frame_bytes encode_describe_topic(std::uint64_t correlation_id, std::string_view name);
+
+struct partition_offset {
+  std::uint32_t partition = 0;
+  std::uint64_t offset = 0;
+  bool operator==(const partition_offset&) const = default;
+};
+frame_bytes encode_commit_offsets(std::uint64_t correlation_id, std::string_view consumer, std::string_view topic,
+                                  std::span<const partition_offset> offsets);
+frame_bytes encode_fetch_offsets(std::uint64_t correlation_id, std::string_view consumer, std::string_view topic);
+
+// ---- owned, 8-byte aligned bytes that FlatBuffers can read in place ------
+
+class aligned_bytes {
+ public:
+  explicit aligned_bytes(std::span<const std::byte> src);
+  std::span<const std::byte> span() const noexcept { return {data(), size_}; }
+  const std::byte* data() const noexcept { return reinterpret_cast<const std::byte*>(words_.data()); }
+  std::size_t size() const noexcept { return size_; }
+
+ private:
+  std::vector<std::uint64_t> words_;
+  std::size_t size_ = 0;
+};
+
+// ---- responses -----------------------------------------------------------
+
+struct decode_limits {
+  std::uint32_t max_depth = 16;
+  std::uint32_t max_tables = 1'000'000;
+};
+
+// A verified Response that owns (a copy of) its bytes.
+struct response {
+  std::shared_ptr<const aligned_bytes> bytes;
+  const fb::Response* root = nullptr;
+  std::uint64_t correlation_id() const noexcept { return root->correlation_id(); }
+};
+
+// Copies `payload` (a frame payload) to aligned memory and runs the
+// FlatBuffers Verifier with `limits`; protocol error when it does not verify.
+result<response, client_error> decode_response(std::span<const std::byte> payload, const decode_limits& limits = {});
+
+// The Error carried by a response, whichever body it is in; null if none.
+const fb::Error* response_error(const fb::Response& r) noexcept;
+
+// ---- events and batches as a consumer sees them ---------------------------
+
+// One stored event: a view into a verified batch or response, kept alive by
+// `keep`. Cheap to copy.
+struct event_record {
+  std::shared_ptr<const void> keep;
+  const fb::Event* event = nullptr;
+  std::uint32_t partition = 0;
+  std::uint64_t offset = 0;
+  std::int64_t commit_time = 0;  // µs since epoch
+
+  std::string_view stream() const noexcept;
+  std::string_view type() const noexcept;
+  codec::event_id id() const noexcept;
+  std::int64_t version() const noexcept { return event->version(); }
+  std::int64_t time() const noexcept { return event->time(); }
+  std::string_view content_type() const noexcept;
+  std::span<const std::byte> data() const noexcept;
+  // The JSON line of `muninn consume` (codec::event_to_json with topic,
+  // partition, offset and commit_time).
+  std::string to_json(std::string_view topic) const;
+};
+
+// One verified record batch from a fetch or a subscription.
+struct batch_record {
+  std::shared_ptr<const void> keep;
+  codec::verified_batch batch;
+  std::uint64_t base_offset = 0;
+  std::uint32_t count = 0;
+  std::int64_t commit_time = 0;
+  codec::hash256 prev_hash{};
+  codec::hash256 hash{};
+  std::size_t frame_bytes = 0;  // header + payload on the wire
+};
+
+// Splits back-to-back frames (FetchResponse/SubscribeData `batches`) into
+// verified batches. CRCs are checked by the frame decoder; a payload that is
+// not 8-byte aligned is copied first. Protocol error naming the byte
+// position of the first bad frame.
+result<std::vector<batch_record>, client_error> split_batches(std::shared_ptr<const void> keep,
+                                                              std::span<const std::byte> bytes,
+                                                              const codec::batch_limits& limits = {});
+
+// The events of `batches` with offset >= from_offset, in offset order.
+std::vector<event_record> events_of(std::span<const batch_record> batches, std::uint32_t partition,
+                                    std::uint64_t from_offset);
+
+// Follows a partition's hash chain batch by batch: each batch's hash must
+// recompute (codec::check_hash) and its prev_hash must equal the previous
+// batch's hash; offsets must continue without gap. Not thread-safe.
+class chain_checker {
+ public:
+  // Start of a partition (offset 0, zero hash) unless told otherwise.
+  explicit chain_checker(std::uint64_t next_offset = 0, codec::hash256 prev = {}) noexcept
+      : next_offset_(next_offset), prev_(prev) {}
+  // Empty string when the batch continues the chain, else why not.
+  std::string check(const batch_record& b);
+  const codec::hash256& head_hash() const noexcept { return prev_; }
+  std::uint64_t next_offset() const noexcept { return next_offset_; }
+
+ private:
+  std::uint64_t next_offset_;
+  codec::hash256 prev_;
+};
+
+std::string hex(std::span<const std::uint8_t> bytes);
+
+// ---- topics ---------------------------------------------------------------
+
+struct partition_info {
+  std::uint32_t id = 0;
+  std::uint64_t head = 0;        // events in the partition (next offset)
+  std::string head_hash;         // hex of the last batch's hash (64 zeros when empty)
+  std::uint64_t indexed = 0;     // events the broker's index has caught up with
+};
+
+struct topic_info {
+  std::string name;
+  std::uint32_t partitions = 0;
+  std::string schema;
+  std::uint64_t segment_bytes = 0;
+  std::vector<partition_info> parts;
+  // One JSON object (for the tool).
+  std::string to_json() const;
+};
+
+std::vector<topic_info> topics_from(const fb::TopicsResponse& r);
+
+}  // namespace muninn::client
