@@ -405,15 +405,6 @@ result<client_options, client_error> parse_broker_address(std::string_view addre
   return base;
 }
 
-std::optional<client_error> check_response(const response& r, fb::ResponseBody expected) {
-  if (const auto* e = response_error(*r.root); e && e->code() != fb::ErrorCode::ok) return error_from_broker(e);
-  if (r.root->body_type() == fb::ResponseBody::Error) return error_from_broker(r.root->body_as_Error());
-  if (r.root->body_type() != expected)
-    return make_error(error_kind::protocol, std::string("expected a ") + fb::EnumNameResponseBody(expected) +
-                                                ", got a " + fb::EnumNameResponseBody(r.root->body_type()));
-  return std::nullopt;
-}
-
 // ---- subscription -------------------------------------------------------------
 
 void subscription::cancel() {

@@ -164,8 +164,4 @@ class client {
   std::shared_ptr<impl> impl_;
 };
 
-// The broker error of a response (kind broker/conflict), or the protocol
-// error of a body other than `expected`; nothing when the response is usable.
-std::optional<client_error> check_response(const response& r, fb::ResponseBody expected);
-
 }  // namespace muninn::client

@@ -167,6 +167,15 @@ const fb::Error* response_error(const fb::Response& r) noexcept {
   }
 }
 
+std::optional<client_error> check_response(const response& r, fb::ResponseBody expected) {
+  if (const auto* e = response_error(*r.root); e && e->code() != fb::ErrorCode::ok) return error_from_broker(e);
+  if (r.root->body_type() == fb::ResponseBody::Error) return error_from_broker(r.root->body_as_Error());
+  if (r.root->body_type() != expected)
+    return make_error(error_kind::protocol, std::string("expected a ") + fb::EnumNameResponseBody(expected) +
+                                                ", got a " + fb::EnumNameResponseBody(r.root->body_type()));
+  return std::nullopt;
+}
+
 std::string_view event_record::stream() const noexcept { return sv(event->stream()); }
 std::string_view event_record::type() const noexcept { return sv(event->type()); }
 std::string_view event_record::content_type() const noexcept { return sv(event->content_type()); }

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -82,6 +83,10 @@ struct response {
 // Copies `payload` (a frame payload) to aligned memory and runs the
 // FlatBuffers Verifier with `limits`; protocol error when it does not verify.
 result<response, client_error> decode_response(std::span<const std::byte> payload, const decode_limits& limits = {});
+
+// The broker error of a response (kind broker/conflict), or the protocol
+// error of a body other than `expected`; nothing when the response is usable.
+std::optional<client_error> check_response(const response& r, fb::ResponseBody expected);
 
 // The Error carried by a response, whichever body it is in; null if none.
 const fb::Error* response_error(const fb::Response& r) noexcept;
