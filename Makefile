@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS  ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build test asan asan-test bench clean
+.PHONY: all deps configure build test asan bench run clean
 
 all: build
 
@@ -26,6 +26,10 @@ asan: deps
 	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMUNINN_SANITIZE=ON
 	cmake --build build-asan -j $(JOBS)
 	cd build-asan && ctest --output-on-failure -j $(JOBS) --timeout 900
+
+# Starts the broker on ./data (created with the default topics on first run).
+run: build
+	$(BUILD)/bin/muninnd --data ./data
 
 bench: build
 	$(BUILD)/bin/muninn-bench storage

@@ -70,6 +70,9 @@ result<std::unique_ptr<topic_registry>, std::string> topic_registry::open(std::s
   auto meta = storage::partition_log::open(reg->data_dir_ + "/__topics/0", reg->defaults_);
   if (!meta) return unexpected("__topics: " + meta.error().message);
   reg->meta_ = std::move(*meta);
+  auto offsets = storage::partition_log::open(reg->data_dir_ + "/__offsets/0", reg->defaults_);
+  if (!offsets) return unexpected("__offsets: " + offsets.error().message);
+  reg->offsets_ = std::move(*offsets);
 
   // Replay: every TopicCreated record, in log order.
   for (std::uint64_t next = 0; next < reg->meta_->head();) {
@@ -174,6 +177,7 @@ void topic_registry::close() {
   }
   for (auto& [_, t] : topics) t->close();
   if (meta_) meta_->close();
+  if (offsets_) offsets_->close();
 }
 
 }  // namespace muninn::broker

@@ -62,6 +62,9 @@ class topic_registry {
 
   result<std::shared_ptr<topic>, topic_error> create(topic_config config);
   std::shared_ptr<topic> find(std::string_view name) const;
+  // The internal log of consumer offsets (`__offsets`): commits are records
+  // in it, so they survive restarts and replay like everything else.
+  storage::partition_log& offsets_log() const { return *offsets_; }
   std::vector<std::shared_ptr<topic>> list() const;  // by name
   // Closes every partition (completes in-flight appends, flushes indexes).
   void close();
@@ -72,7 +75,8 @@ class topic_registry {
 
   const std::string data_dir_;
   const storage::log_options defaults_;
-  std::unique_ptr<storage::partition_log> meta_;  // the __topics log
+  std::unique_ptr<storage::partition_log> meta_;     // the __topics log
+  std::unique_ptr<storage::partition_log> offsets_;  // the __offsets log
   mutable std::mutex mu_;        // topics_
   std::mutex create_mu_;         // one creation at a time
   std::map<std::string, std::shared_ptr<topic>, std::less<>> topics_;

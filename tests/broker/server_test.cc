@@ -45,8 +45,9 @@ struct running_broker {
   tcp::endpoint endpoint;
   std::thread thread;
 
-  explicit running_broker(broker::server_limits limits = {}) {
-    auto reg = broker::topic_registry::open(dir.path.string(), {});
+  // On `data` when given (a restart), else on a fresh temporary directory.
+  explicit running_broker(broker::server_limits limits = {}, std::string data = {}) {
+    auto reg = broker::topic_registry::open(data.empty() ? dir.path.string() : data, {});
     REQUIRE(reg);
     topics = std::move(*reg);
     handler = std::make_unique<broker::request_handler>(*topics, broker::handler_limits{});
@@ -375,4 +376,58 @@ TEST_CASE("broker: subscribe catches up, then receives live events, within its c
   const auto* r = consumer.response(keep);
   CHECK(r->correlation_id() == 600);
   CHECK(r->body_as_Error()->code() == fb::ErrorCode::unknown_topic);
+}
+
+TEST_CASE("broker: consumer offsets are committed per partition and survive a restart", "[broker][offsets]") {
+  temp_dir dir;
+  auto commit = [](raw_client& c, std::uint64_t corr, std::vector<std::pair<int, std::uint64_t>> offs) {
+    flatbuffers::FlatBufferBuilder b;
+    std::vector<flatbuffers::Offset<fb::PartitionOffset>> v;
+    for (auto [p, o] : offs) v.push_back(fb::CreatePartitionOffset(b, p, o));
+    b.Finish(fb::CreateRequest(b, corr, fb::RequestBody::CommitOffsetsRequest,
+                               fb::CreateCommitOffsetsRequest(b, b.CreateString("printer"), b.CreateString("jobs"),
+                                                              b.CreateVector(v)).Union()));
+    c.send(b);
+    std::vector<std::byte> keep;
+    const auto* r = c.response(keep);
+    return r->body_as_OffsetsResponse()->error() ? r->body_as_OffsetsResponse()->error()->code() : fb::ErrorCode::ok;
+  };
+  auto fetch = [](raw_client& c) {
+    flatbuffers::FlatBufferBuilder b;
+    b.Finish(fb::CreateRequest(b, 9, fb::RequestBody::FetchOffsetsRequest,
+                               fb::CreateFetchOffsetsRequest(b, b.CreateString("printer"), b.CreateString("jobs")).Union()));
+    c.send(b);
+    std::vector<std::byte> keep;
+    const auto* r = c.response(keep);
+    std::map<int, std::uint64_t> out;
+    for (const auto* po : *r->body_as_OffsetsResponse()->offsets()) out[po->partition()] = po->offset();
+    return out;
+  };
+  {
+    running_broker broker({}, dir.path.string());
+    raw_client c(broker.endpoint);
+    create_topic(c, "jobs", 3);
+    for (int i = 0; i < 5; ++i) {
+      flatbuffers::FlatBufferBuilder b;
+      const std::string s = "job-" + std::to_string(i);
+      build_produce(b, 100 + std::uint64_t(i), "jobs", int(codec::partition_for(s, 3)), {{s}});
+      c.send(b);
+      std::vector<std::byte> keep;
+      REQUIRE(c.response(keep)->body_as_ProduceResponse()->error() == nullptr);
+    }
+    const auto head0 = broker.topics->find("jobs")->partition(0).head();
+    CHECK(commit(c, 1, {{0, head0}}) == fb::ErrorCode::ok);
+    CHECK(commit(c, 2, {{1, 0}}) == fb::ErrorCode::ok);
+    CHECK(commit(c, 3, {{0, head0 + 100}}) == fb::ErrorCode::offset_out_of_range);
+    CHECK(commit(c, 4, {{7, 0}}) == fb::ErrorCode::unknown_partition);
+    auto got = fetch(c);
+    CHECK(got.size() == 2);
+    CHECK(got[0] == head0);
+  }
+  // Another broker on the same data directory: the offsets are still there.
+  running_broker again({}, dir.path.string());
+  raw_client c(again.endpoint);
+  auto got = fetch(c);
+  CHECK(got.size() == 2);
+  CHECK(got[1] == 0);
 }
