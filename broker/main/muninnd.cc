@@ -12,6 +12,7 @@
 #include <cstdio>
 
 #include "broker/config.h"
+#include "broker/http.h"
 #include "broker/server.h"
 #include "broker/topics.h"
 
@@ -69,11 +70,29 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  broker::http_server http(io, [](const std::string& target) -> std::optional<broker::http_response> {
+    if (target == "/healthz") return broker::http_response{200, "text/plain; charset=utf-8", "ok\n"};
+    return std::nullopt;
+  });
+  const auto http_address = asio::ip::make_address(cfg->http.host, ec);
+  if (ec) {
+    spdlog::error("--http {}: {}", broker::to_string(cfg->http), ec.message());
+    return 2;
+  }
+  try {
+    const auto at = http.listen({http_address, cfg->http.port});
+    spdlog::info("HTTP on {}:{}", at.address().to_string(), at.port());
+  } catch (const boost::system::system_error& e) {
+    spdlog::error("cannot listen on {}: {}", broker::to_string(cfg->http), e.what());
+    return 1;
+  }
+
   asio::signal_set signals(io, SIGINT, SIGTERM);
   asio::steady_timer drain(io);
   signals.async_wait([&](boost::system::error_code, int sig) {
     spdlog::info("signal {}: stopping", sig);
     srv.stop_accepting();
+    http.stop();
     // Completes every queued append (their answers are posted to this
     // thread) and flushes the indexes.
     (*topics)->close();
