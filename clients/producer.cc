@@ -73,14 +73,15 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
   void finish(const std::shared_ptr<append_op>& op, std::optional<client_error> error) {
     if (op->done) return;
     op->done = true;
+    // The handler runs before flush() can return: it may use the caller's state.
+    if (error) op->handler(unexpected{std::move(*error)});
+    else op->handler(std::move(op->positions));
     {
       std::lock_guard lock(mu_);
       in_flight_bytes_ -= op->bytes;
       --open_ops_;
     }
     cv_.notify_all();
-    if (error) op->handler(unexpected{std::move(*error)});
-    else op->handler(std::move(op->positions));
   }
 
   // On the I/O thread.
