@@ -46,6 +46,8 @@ class session : public std::enable_shared_from_this<session> {
     socket_.close(ec);
     timer_.cancel();
     wake_.cancel();
+    for (auto& [_, p] : parked_) p.timer->cancel();
+    parked_.clear();
   }
 
  private:
@@ -167,6 +169,17 @@ class session : public std::enable_shared_from_this<session> {
   void wake(storage::partition_log* log) {
     for (auto& [id, sub] : subs_)
       if (sub.log == log) pump(sub);
+    // Long-polling fetches on this partition: answer them now.
+    for (auto it = parked_.begin(); it != parked_.end();) {
+      if (it->second.log == log) {
+        auto payload = std::move(it->second.payload);
+        it->second.timer->cancel();
+        it = parked_.erase(it);
+        srv_.handler_.handle(payload, responder_for());
+      } else {
+        ++it;
+      }
+    }
   }
 
  private:
@@ -187,6 +200,34 @@ class session : public std::enable_shared_from_this<session> {
     const auto* req = flatbuffers::GetRoot<fb::Request>(p);
     const auto corr = req->correlation_id();
     switch (req->body_type()) {
+      case fb::RequestBody::FetchRequest: {
+        // A fetch at the head with max_wait_ms waits for data (long poll);
+        // anything else is the handler's.
+        const auto* r = req->body_as_FetchRequest();
+        if (r->max_wait_ms() == 0) return false;
+        auto t = srv_.handler_.topics().find(r->topic()->string_view());
+        if (!t || r->partition() < 0 || std::uint32_t(r->partition()) >= t->partitions()) return false;
+        auto* log = &t->partition(std::uint32_t(r->partition()));
+        if (r->from_offset() != log->head()) return false;
+        ++inflight_;  // answered later: counts against the connection's limit
+        const auto key = next_parked_++;
+        auto& p = parked_[key];
+        p.log = log;
+        p.keep = t;
+        p.payload.assign(payload.begin(), payload.end());
+        p.timer = std::make_shared<asio::steady_timer>(socket_.get_executor());
+        p.timer->expires_after(std::chrono::milliseconds(std::min<std::uint32_t>(r->max_wait_ms(), max_wait_ms)));
+        p.timer->async_wait([self = shared_from_this(), key](boost::system::error_code ec) {
+          if (ec) return;
+          auto it = self->parked_.find(key);
+          if (it == self->parked_.end()) return;
+          auto payload = std::move(it->second.payload);
+          self->parked_.erase(it);
+          self->srv_.handler_.handle(payload, self->responder_for());
+        });
+        srv_.wait_for(log, shared_from_this());
+        return true;
+      }
       case fb::RequestBody::SubscribeRequest: {
         const auto* r = req->body_as_SubscribeRequest();
         auto t = srv_.handler_.topics().find(r->topic()->string_view());
@@ -255,6 +296,15 @@ class session : public std::enable_shared_from_this<session> {
     }
   }
 
+  struct parked_fetch {
+    storage::partition_log* log = nullptr;
+    std::shared_ptr<topic> keep;
+    std::vector<std::byte> payload;
+    std::shared_ptr<asio::steady_timer> timer;
+  };
+  std::map<std::uint64_t, parked_fetch> parked_;
+  std::uint64_t next_parked_ = 0;
+  static constexpr std::uint32_t max_wait_ms = 30'000;
   static constexpr std::size_t max_subscriptions = 1024;
   static constexpr std::int64_t max_credit = 64 << 20;
   std::map<std::uint64_t, subscription> subs_;

@@ -431,3 +431,40 @@ TEST_CASE("broker: consumer offsets are committed per partition and survive a re
   CHECK(got.size() == 2);
   CHECK(got[1] == 0);
 }
+
+TEST_CASE("broker: a fetch at the head waits up to max_wait_ms for new events", "[broker][fetch]") {
+  running_broker broker;
+  raw_client producer(broker.endpoint);
+  create_topic(producer, "poll", 1);
+  raw_client consumer(broker.endpoint);
+  auto fetch_at = [&](std::uint64_t corr, std::uint64_t from, std::uint32_t wait_ms) {
+    flatbuffers::FlatBufferBuilder b;
+    b.Finish(fb::CreateRequest(b, corr, fb::RequestBody::FetchRequest,
+                               fb::CreateFetchRequest(b, b.CreateString("poll"), 0, from, 1 << 20, wait_ms).Union()));
+    consumer.send(b);
+  };
+  // Nothing arrives: an empty answer after the wait.
+  const auto t0 = std::chrono::steady_clock::now();
+  fetch_at(1, 0, 150);
+  std::vector<std::byte> keep;
+  const auto* r = consumer.response(keep);
+  CHECK(std::chrono::steady_clock::now() - t0 >= std::chrono::milliseconds(140));
+  CHECK(r->correlation_id() == 1);
+  CHECK(r->body_as_FetchResponse()->head() == 0);
+  CHECK((r->body_as_FetchResponse()->batches() == nullptr || r->body_as_FetchResponse()->batches()->size() == 0));
+
+  // An event arrives while the fetch waits: it is answered at once with it.
+  fetch_at(2, 0, 20'000);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  flatbuffers::FlatBufferBuilder b;
+  build_produce(b, 9, "poll", 0, {{"s"}});
+  producer.send(b);
+  std::vector<std::byte> pk;
+  REQUIRE(producer.response(pk)->body_as_ProduceResponse()->error() == nullptr);
+  const auto t1 = std::chrono::steady_clock::now();
+  r = consumer.response(keep);
+  CHECK(std::chrono::steady_clock::now() - t1 < std::chrono::seconds(5));
+  CHECK(r->correlation_id() == 2);
+  CHECK(r->body_as_FetchResponse()->head() == 1);
+  CHECK(r->body_as_FetchResponse()->batches()->size() > 0);
+}
