@@ -1,32 +1,18 @@
 #include "broker/projections/calendar.h"
 
+#include "codec/civil.h"
+
 #include <cstdio>
 
 namespace muninn::projections {
 
 std::int64_t days_from_civil(const civil_date& c) noexcept {
-  std::int64_t y = c.year;
-  const unsigned m = c.month;
-  const unsigned d = c.day;
-  y -= m <= 2;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const auto yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+  return codec::days_from_civil(c.year, c.month, c.day);
 }
 
 civil_date civil_from_days(std::int64_t z) noexcept {
-  z += 719468;
-  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const auto doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
-  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
-  return {static_cast<std::int32_t>(static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2)),
-          static_cast<std::uint8_t>(m), static_cast<std::uint8_t>(d)};
+  const auto c = codec::civil_from_days(z);
+  return {static_cast<std::int32_t>(c.y), static_cast<std::uint8_t>(c.m), static_cast<std::uint8_t>(c.d)};
 }
 
 civil_date civil_from_micros(std::int64_t micros) noexcept {
