@@ -455,6 +455,21 @@ result<response, client_error> client::request(std::uint64_t corr, frame_bytes f
 }
 
 namespace {
+// Reads and offset commits are idempotent: a lost connection or a timeout
+// is retried (a fresh connection each time) a few times before it is
+// reported. Produces and topic creation are not retried here.
+template <class MakeFrame>
+result<response, client_error> retrying(client& c, MakeFrame make_frame, std::chrono::milliseconds extra = {}) {
+  auto backoff = c.options().reconnect_backoff_min;
+  for (int attempt = 1;; ++attempt) {
+    const auto corr = c.next_correlation_id();
+    auto r = c.request(corr, make_frame(corr), extra);
+    if (r || attempt >= 4 || (r.error().kind != error_kind::connection && r.error().kind != error_kind::timeout)) return r;
+    std::this_thread::sleep_for(backoff);
+    backoff = std::min(backoff * 4, c.options().reconnect_backoff_max);
+  }
+}
+
 template <class F>
 auto checked(result<response, client_error> r, fb::ResponseBody body, F&& f)
     -> decltype(f(std::declval<const response&>())) {
@@ -483,16 +498,14 @@ result<topic_info, client_error> client::create_topic(std::string_view name, std
 }
 
 result<std::vector<topic_info>, client_error> client::list_topics() {
-  const auto corr = next_correlation_id();
-  return checked(request(corr, encode_list_topics(corr)), fb::ResponseBody::TopicsResponse,
+  return checked(retrying(*this, [&](std::uint64_t corr) { return encode_list_topics(corr); }), fb::ResponseBody::TopicsResponse,
                  [&](const response& r) -> result<std::vector<topic_info>, client_error> {
                    return topics_from(*r.root->body_as_TopicsResponse());
                  });
 }
 
 result<topic_info, client_error> client::describe_topic(std::string_view name) {
-  const auto corr = next_correlation_id();
-  return checked(request(corr, encode_describe_topic(corr, name)), fb::ResponseBody::TopicsResponse,
+  return checked(retrying(*this, [&](std::uint64_t corr) { return encode_describe_topic(corr, name); }), fb::ResponseBody::TopicsResponse,
                  [&](const response& r) -> result<topic_info, client_error> {
                    auto topics = topics_from(*r.root->body_as_TopicsResponse());
                    for (auto& t : topics) {
@@ -550,9 +563,12 @@ void client::async_partition_count(std::string topic,
 result<fetch_result, client_error> client::fetch(std::string_view topic, std::uint32_t partition,
                                                  std::uint64_t from_offset, std::uint32_t max_bytes,
                                                  std::uint32_t max_wait_ms) {
-  const auto corr = next_correlation_id();
-  return checked(request(corr, encode_fetch(corr, topic, partition, from_offset, max_bytes, max_wait_ms),
-                         std::chrono::milliseconds(max_wait_ms)),
+  return checked(retrying(
+                     *this,
+                     [&](std::uint64_t corr) {
+                       return encode_fetch(corr, topic, partition, from_offset, max_bytes, max_wait_ms);
+                     },
+                     std::chrono::milliseconds(max_wait_ms)),
                  fb::ResponseBody::FetchResponse, [&](const response& r) -> result<fetch_result, client_error> {
                    const auto* f = r.root->body_as_FetchResponse();
                    fetch_result out;
@@ -573,8 +589,8 @@ result<fetch_result, client_error> client::fetch(std::string_view topic, std::ui
 
 result<std::uint64_t, client_error> client::offset_for_time(std::string_view topic, std::uint32_t partition,
                                                             std::int64_t time_micros) {
-  const auto corr = next_correlation_id();
-  return checked(request(corr, encode_offset_for_time(corr, topic, partition, time_micros)),
+  return checked(
+      retrying(*this, [&](std::uint64_t corr) { return encode_offset_for_time(corr, topic, partition, time_micros); }),
                  fb::ResponseBody::OffsetForTimeResponse, [&](const response& r) -> result<std::uint64_t, client_error> {
                    return r.root->body_as_OffsetForTimeResponse()->offset();
                  });
@@ -585,8 +601,7 @@ result<std::vector<event_record>, client_error> client::read_stream(std::string_
   std::vector<event_record> out;
   constexpr std::uint32_t page = 1000;
   while (true) {
-    const auto corr = next_correlation_id();
-    auto r = request(corr, encode_read_stream(corr, topic, stream, from_version, page));
+    auto r = retrying(*this, [&](std::uint64_t corr) { return encode_read_stream(corr, topic, stream, from_version, page); });
     if (!r) return unexpected{r.error()};
     if (auto e = check_response(*r, fb::ResponseBody::ReadStreamResponse)) return unexpected{*e};
     const auto* rs = r->root->body_as_ReadStreamResponse();
@@ -607,8 +622,7 @@ result<std::vector<event_record>, client_error> client::read_stream(std::string_
 
 result<void, client_error> client::commit_offsets(std::string_view consumer, std::string_view topic,
                                                   std::span<const partition_offset> offsets) {
-  const auto corr = next_correlation_id();
-  auto r = request(corr, encode_commit_offsets(corr, consumer, topic, offsets));
+  auto r = retrying(*this, [&](std::uint64_t corr) { return encode_commit_offsets(corr, consumer, topic, offsets); });
   if (!r) return unexpected{r.error()};
   if (auto e = check_response(*r, fb::ResponseBody::OffsetsResponse)) return unexpected{*e};
   return {};
@@ -616,8 +630,7 @@ result<void, client_error> client::commit_offsets(std::string_view consumer, std
 
 result<std::vector<partition_offset>, client_error> client::fetch_offsets(std::string_view consumer,
                                                                           std::string_view topic) {
-  const auto corr = next_correlation_id();
-  return checked(request(corr, encode_fetch_offsets(corr, consumer, topic)), fb::ResponseBody::OffsetsResponse,
+  return checked(retrying(*this, [&](std::uint64_t corr) { return encode_fetch_offsets(corr, consumer, topic); }), fb::ResponseBody::OffsetsResponse,
                  [&](const response& r) -> result<std::vector<partition_offset>, client_error> {
                    std::vector<partition_offset> out;
                    if (const auto* o = r.root->body_as_OffsetsResponse()->offsets())

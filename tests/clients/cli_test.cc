@@ -4,6 +4,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "tests/clients/broker_process.h"
 
@@ -143,4 +144,43 @@ TEST_CASE("example: the program of docs/clients.md runs against a broker", "[cli
   INFO(r.out);
   CHECK(r.status == 0);
   CHECK(r.out.find("conflict as expected") != std::string::npos);
+}
+
+TEST_CASE("tool: consume --follow prints live events and commits them on SIGTERM", "[clients][tool]") {
+  tool t;
+  REQUIRE(t.run("topic create live --partitions 2").status == 0);
+  REQUIRE(t.run("produce --topic live", "{\"stream\":\"a\",\"type\":\"Old\",\"data\":{}}\n").status == 0);
+  const auto out_path = t.dir.path() / "follow.out";
+  const auto cmd = "exec " + (test::bin_dir() / "muninn").string() + " --broker " + t.broker.address() +
+                   " consume --topic live --follow --name watcher > " + out_path.string() + " 2>&1";
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  REQUIRE(pid > 0);
+  auto wait_lines = [&](std::size_t n) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (count_lines(read_file(out_path)) >= n) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+  };
+  CHECK(wait_lines(1));
+  std::string input;
+  for (int i = 0; i < 5; ++i) input += "{\"stream\":\"s-" + std::to_string(i) + "\",\"type\":\"New\",\"data\":{}}\n";
+  REQUIRE(t.run("produce --topic live", input).status == 0);
+  CHECK(wait_lines(6));
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  const auto out = read_file(out_path);
+  CHECK(count_lines(out) == 6);
+  CHECK(out.find("\"type\":\"Old\"") < out.find("\"type\":\"New\""));
+  auto resumed = t.run("consume --topic live --name watcher");
+  REQUIRE(resumed.status == 0);
+  CHECK(count_lines(resumed.out) == 0);
 }

@@ -3,7 +3,9 @@
 // versions, dedupe by id, consumer offsets.
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <condition_variable>
+#include <future>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -262,4 +264,48 @@ TEST_CASE("loopback: consumer offsets are committed, read back and survive a res
   for (const auto& o : *back) m[o.partition] = o.offset;
   CHECK(m[0] == 5);
   CHECK(m[1] == 7);
+}
+
+TEST_CASE("loopback: the producer's in-flight memory stays within its limit; append blocks", "[clients][loopback]") {
+  running_broker b;
+  client c(b.options());
+  REQUIRE(c.create_topic("bounded", 2));
+  producer_options po;
+  po.max_in_flight_bytes = 8 * 1024;
+  po.linger = std::chrono::milliseconds(5);
+  producer p(c, po);
+  std::atomic<int> ok{0}, failed{0};
+  std::size_t max_seen = 0;
+  const std::string big(500, 'x');
+  for (int i = 0; i < 2000; ++i) {
+    std::vector<codec::owned_event> one;
+    one.push_back(make_event("s-" + std::to_string(i % 7), "Big", "\"" + big + "\""));
+    p.append_async("bounded", std::move(one), [&](append_result r) { (r ? ok : failed)++; });
+    max_seen = std::max(max_seen, p.in_flight_bytes());
+  }
+  p.flush();
+  CHECK(ok.load() == 2000);
+  CHECK(failed.load() == 0);
+  CHECK(max_seen <= po.max_in_flight_bytes);
+  CHECK(p.in_flight_bytes() == 0);
+
+  // From the client's I/O thread append never blocks: over the limit it is would_block.
+  std::promise<std::vector<error_kind>> kinds;
+  c.post([&] {
+    auto out = std::make_shared<std::vector<error_kind>>();
+    auto pending = std::make_shared<int>(40);
+    for (int i = 0; i < 40; ++i) {
+      std::vector<codec::owned_event> one;
+      one.push_back(make_event("io-" + std::to_string(i), "Big", "\"" + big + "\""));
+      p.append_async("bounded", std::move(one), [&kinds, out, pending](append_result r) {
+        if (!r) out->push_back(r.error().kind);
+        if (--*pending == 0) kinds.set_value(*out);
+      });
+    }
+  });
+  auto f = kinds.get_future();
+  REQUIRE(f.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+  auto k = f.get();
+  REQUIRE_FALSE(k.empty());
+  for (auto x : k) CHECK(x == error_kind::would_block);
 }
