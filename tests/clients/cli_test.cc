@@ -184,3 +184,11 @@ TEST_CASE("tool: consume --follow prints live events and commits them on SIGTERM
   REQUIRE(resumed.status == 0);
   CHECK(count_lines(resumed.out) == 0);
 }
+
+TEST_CASE("example: docs/clients.md shows the example program as it is", "[clients][example]") {
+  const auto root = std::filesystem::path(__FILE__).parent_path().parent_path().parent_path();
+  const auto source = read_file(root / "clients" / "examples" / "example.cc");
+  const auto doc = read_file(root / "docs" / "clients.md");
+  REQUIRE_FALSE(source.empty());
+  CHECK(doc.find(source) != std::string::npos);
+}

@@ -2,6 +2,9 @@
 // lines in and acknowledgements out, broker addresses.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+#include <fstream>
+
 #include "clients/client.h"
 #include "clients/json_lines.h"
 #include "clients/producer.h"
@@ -102,4 +105,22 @@ TEST_CASE("client: broker addresses are HOST:PORT", "[clients][client]") {
   CHECK_FALSE(parse_broker_address("localhost:"));
   CHECK_FALSE(parse_broker_address("localhost:70000"));
   CHECK_FALSE(parse_broker_address(":7070"));
+}
+
+TEST_CASE("clients: no file of clients/ includes a broker/ or storage/ header", "[clients][architecture]") {
+  const auto root = std::filesystem::path(__FILE__).parent_path().parent_path().parent_path();
+  std::size_t files = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(root / "clients")) {
+    const auto ext = entry.path().extension();
+    if (ext != ".h" && ext != ".cc") continue;
+    ++files;
+    std::ifstream in(entry.path());
+    std::string line;
+    while (std::getline(in, line)) {
+      INFO(entry.path().string() << ": " << line);
+      CHECK(line.find("#include \"broker/") == std::string::npos);
+      CHECK(line.find("#include \"storage/") == std::string::npos);
+    }
+  }
+  CHECK(files > 5);
 }
