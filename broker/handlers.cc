@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <array>
+#include <chrono>
 
 #include "broker/validation/validate.h"
 #include "codec/batch_generated.h"
@@ -72,10 +73,12 @@ codec::event_in to_event_in(const fb::Event& e) {
   return in;
 }
 
-void produce(topic_registry& topics, std::uint64_t corr, const fb::ProduceRequest& req,
-             const responder& respond) {
+void produce(topic_registry& topics, broker_metrics* metrics, std::uint64_t corr, const fb::ProduceRequest& req,
+             std::size_t request_bytes, const responder& respond) {
+  const auto arrived = std::chrono::steady_clock::now();
   auto fail = [&](fb::ErrorCode code, std::string_view msg, std::int32_t index = -1, std::string_view field = {},
                   std::string_view rule = {}, std::int64_t actual = -1) {
+    if (metrics) metrics->refused(fb::EnumNameErrorCode(code));
     FlatBufferBuilder b;
     auto err = make_error(b, code, msg, index, field, rule, actual);
     respond(finish(b, corr, fb::ResponseBody::ProduceResponse, fb::CreateProduceResponse(b, 0, err).Union()));
@@ -108,12 +111,18 @@ void produce(topic_registry& topics, std::uint64_t corr, const fb::ProduceReques
   ar.producer_seq = req.producer_seq();
   // The log copies the events before append() returns: the request frame
   // need not outlive this call.
-  log->append(ar, [corr, respond, t](storage::append_result r) {
+  const std::size_t count = in.size();
+  log->append(ar, [corr, respond, t, metrics, arrived, count, request_bytes](storage::append_result r) {
     FlatBufferBuilder b;
     if (!r) {
       const auto& e = r.error();
+      if (metrics) metrics->refused(fb::EnumNameErrorCode(storage_code(e.code)));
       auto err = make_error(b, storage_code(e.code), e.message, std::int32_t(e.event_index), {}, {}, e.actual_version);
       return respond(finish(b, corr, fb::ResponseBody::ProduceResponse, fb::CreateProduceResponse(b, 0, err).Union()));
+    }
+    if (metrics) {
+      metrics->produced(t->config().name, count, request_bytes);
+      metrics->produce_latency(std::chrono::duration<double>(std::chrono::steady_clock::now() - arrived).count());
     }
     std::vector<fb::EventPosition> pos;
     pos.reserve(r->events.size());
@@ -123,8 +132,8 @@ void produce(topic_registry& topics, std::uint64_t corr, const fb::ProduceReques
   });
 }
 
-void fetch(topic_registry& topics, const handler_limits& limits, std::uint64_t corr, const fb::FetchRequest& req,
-           const responder& respond) {
+void fetch(topic_registry& topics, broker_metrics* metrics, const handler_limits& limits, std::uint64_t corr,
+           const fb::FetchRequest& req, const responder& respond) {
   FlatBufferBuilder b;
   fb::ErrorCode code{};
   std::string message;
@@ -142,6 +151,7 @@ void fetch(topic_registry& topics, const handler_limits& limits, std::uint64_t c
                               std::to_string(head) + "): " + std::string(storage::to_string(chunk.error())));
     return respond(finish(b, corr, fb::ResponseBody::FetchResponse, fb::CreateFetchResponse(b, head, 0, err).Union()));
   }
+  if (metrics) metrics->fetched(t->config().name, chunk->bytes.size());
   auto bytes = b.CreateVector(reinterpret_cast<const std::uint8_t*>(chunk->bytes.data()), chunk->bytes.size());
   respond(finish(b, corr, fb::ResponseBody::FetchResponse, fb::CreateFetchResponse(b, head, bytes).Union()));
 }
@@ -341,14 +351,18 @@ void request_handler::handle(std::span<const std::byte> payload, const responder
   opts.max_depth = 16;
   opts.max_tables = 1'000'000;
   flatbuffers::Verifier v(p, payload.size(), opts);
-  if (!v.VerifyBuffer<fb::Request>(nullptr))
+  if (!v.VerifyBuffer<fb::Request>(nullptr)) {
+    if (metrics_) metrics_->refused(fb::EnumNameErrorCode(fb::ErrorCode::malformed_request));
     return respond(error_frame(0, std::uint16_t(fb::ErrorCode::malformed_request),
                                "request does not verify as a muninn.fb.Request"));
+  }
   const auto* req = flatbuffers::GetRoot<fb::Request>(p);
   const auto corr = req->correlation_id();
   switch (req->body_type()) {
-    case fb::RequestBody::ProduceRequest: return produce(topics_, corr, *req->body_as_ProduceRequest(), respond);
-    case fb::RequestBody::FetchRequest: return fetch(topics_, limits_, corr, *req->body_as_FetchRequest(), respond);
+    case fb::RequestBody::ProduceRequest:
+      return produce(topics_, metrics_, corr, *req->body_as_ProduceRequest(), payload.size(), respond);
+    case fb::RequestBody::FetchRequest:
+      return fetch(topics_, metrics_, limits_, corr, *req->body_as_FetchRequest(), respond);
     case fb::RequestBody::OffsetForTimeRequest:
       return offset_for_time(topics_, corr, *req->body_as_OffsetForTimeRequest(), respond);
     case fb::RequestBody::ReadStreamRequest:
@@ -373,6 +387,7 @@ void request_handler::handle(std::span<const std::byte> payload, const responder
     case fb::RequestBody::FetchOffsetsRequest:
       return fetch_offsets(topics_, corr, *req->body_as_FetchOffsetsRequest(), respond);
     default:
+      if (metrics_) metrics_->refused(fb::EnumNameErrorCode(fb::ErrorCode::unknown_request));
       return respond(error_frame(corr, std::uint16_t(fb::ErrorCode::unknown_request),
                                  "request type " + std::to_string(int(req->body_type())) +
                                      " is not served by this broker"));

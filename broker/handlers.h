@@ -11,6 +11,7 @@
 #include <span>
 #include <vector>
 
+#include "broker/broker_metrics.h"
 #include "broker/topics.h"
 
 namespace muninn::broker {
@@ -24,16 +25,20 @@ struct handler_limits {
 
 class request_handler {
  public:
-  request_handler(topic_registry& topics, handler_limits limits) : topics_(topics), limits_(limits) {}
+  // `metrics` may be null (tests).
+  request_handler(topic_registry& topics, handler_limits limits, broker_metrics* metrics = nullptr)
+      : topics_(topics), limits_(limits), metrics_(metrics) {}
 
   // `payload` is a frame payload whose CRC checked out. Every request gets
   // exactly one response, also when it is malformed.
   void handle(std::span<const std::byte> payload, const responder& respond);
   topic_registry& topics() { return topics_; }
+  broker_metrics* metrics() { return metrics_; }
 
  private:
   topic_registry& topics_;
   handler_limits limits_;
+  broker_metrics* metrics_;
 };
 
 // An Error response frame, for errors found before a request is decoded.

@@ -138,6 +138,7 @@ class session : public std::enable_shared_from_this<session> {
 
   void refuse(const std::string& why, fb::ErrorCode code) {
     spdlog::info("{}: {}", peer_, why);
+    if (auto* m = srv_.handler_.metrics()) m->refused(fb::EnumNameErrorCode(code));
     send(error_frame(0, std::uint16_t(code), why));
     close_after_write_ = true;
   }
@@ -341,12 +342,14 @@ void server::accept() {
     if (!ec) {
       if (sessions_.size() >= limits_.max_connections) {
         spdlog::warn("refusing a connection: {} connections open (limit)", sessions_.size());
+        if (auto* m = handler_.metrics()) m->refused("connection_limit");
         boost::system::error_code ignore;
         socket.close(ignore);
       } else {
         socket.set_option(tcp::no_delay(true), ec);
         auto s = std::make_shared<session>(*this, std::move(socket));
         sessions_.insert(s);
+        if (auto* m = handler_.metrics()) m->connections().set(double(sessions_.size()));
         s->start();
       }
     }
@@ -383,6 +386,7 @@ void server::remove(session* s) {
   for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
     if (it->get() == s) {
       sessions_.erase(it);
+      if (auto* m = handler_.metrics()) m->connections().set(double(sessions_.size()));
       return;
     }
   }

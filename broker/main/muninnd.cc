@@ -45,8 +45,10 @@ int main(int argc, char** argv) {
   spdlog::info("recovered {} topics from {} in {} ms", (*topics)->list().size(), cfg->data_dir,
                std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count());
 
+  broker::metrics_registry metrics;
+  broker::broker_metrics broker_metrics(metrics, **topics);
   broker::handler_limits hl;
-  broker::request_handler handler(**topics, hl);
+  broker::request_handler handler(**topics, hl, &broker_metrics);
   broker::server_limits sl;
   sl.max_frame_bytes = cfg->max_frame_bytes;
   sl.max_connections = cfg->max_connections;
@@ -70,8 +72,10 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  broker::http_server http(io, [](const std::string& target) -> std::optional<broker::http_response> {
+  broker::http_server http(io, [&metrics](const std::string& target) -> std::optional<broker::http_response> {
     if (target == "/healthz") return broker::http_response{200, "text/plain; charset=utf-8", "ok\n"};
+    if (target == "/metrics")
+      return broker::http_response{200, std::string(broker::metrics_registry::content_type), metrics.render()};
     return std::nullopt;
   });
   const auto http_address = asio::ip::make_address(cfg->http.host, ec);

@@ -134,6 +134,11 @@ TEST_CASE("muninnd: serves, survives SIGKILL with its data, and stops with exit 
                                fb::CreateCreateTopicRequest(b, b.CreateString("events"), 1).Union()));
     roundtrip(m.port, b);
     CHECK(produce(m.port) == std::pair{std::uint64_t{0}, false});
+    const auto metrics = http_get(m.http_port, "/metrics");
+    CHECK(metrics.find("text/plain; version=0.0.4") != std::string::npos);
+    CHECK(metrics.find("muninn_produce_events_total{topic=\"events\"} 1") != std::string::npos);
+    CHECK(metrics.find("muninn_partition_head_offset{topic=\"events\",partition=\"0\"} 1") != std::string::npos);
+    CHECK(metrics.find("muninn_produce_latency_seconds_count 1") != std::string::npos);
     const int status = m.stop(SIGKILL);
     CHECK(WIFSIGNALED(status));
   }
