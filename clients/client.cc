@@ -575,10 +575,12 @@ result<fetch_result, client_error> client::fetch(std::string_view topic, std::ui
                    out.head = f->head();
                    out.next_offset = from_offset;
                    if (f->batches() && f->batches()->size() > 0) {
-                     auto b = split_batches(r.bytes, std::span(reinterpret_cast<const std::byte*>(f->batches()->Data()),
-                                                               f->batches()->size()));
-                     if (!b) return unexpected{b.error()};
-                     out.batches = std::move(b).value();
+                     // What verifies is returned; a bad frame fails the fetch that starts at it.
+                     std::optional<client_error> bad;
+                     out.batches = split_batches_prefix(
+                         r.bytes, std::span(reinterpret_cast<const std::byte*>(f->batches()->Data()), f->batches()->size()),
+                         bad);
+                     if (bad && out.batches.empty()) return unexpected{*bad};
                      out.events = events_of(out.batches, partition, from_offset);
                      if (!out.batches.empty())
                        out.next_offset = std::max(from_offset, out.batches.back().base_offset + out.batches.back().count);

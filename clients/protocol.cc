@@ -201,6 +201,16 @@ std::string event_record::to_json(std::string_view topic) const {
 result<std::vector<batch_record>, client_error> split_batches(std::shared_ptr<const void> keep,
                                                               std::span<const std::byte> bytes,
                                                               const codec::batch_limits& limits) {
+  std::optional<client_error> err;
+  auto out = split_batches_prefix(std::move(keep), bytes, err, limits);
+  if (err) return unexpected{*err};
+  return out;
+}
+
+std::vector<batch_record> split_batches_prefix(std::shared_ptr<const void> keep, std::span<const std::byte> bytes,
+                                               std::optional<client_error>& tail_error,
+                                               const codec::batch_limits& limits) {
+  tail_error.reset();
   std::vector<batch_record> out;
   std::size_t pos = 0;
   while (pos < bytes.size()) {
@@ -208,7 +218,8 @@ result<std::vector<batch_record>, client_error> split_batches(std::shared_ptr<co
     if (f.status != codec::decode_status::frame) {
       std::string why = f.status == codec::decode_status::need_more ? std::string("truncated frame")
                                                                      : std::string(codec::to_string(f.error));
-      return unexpected{make_error(error_kind::protocol, "batch frame at byte " + std::to_string(pos) + ": " + why)};
+      tail_error = make_error(error_kind::protocol, "batch frame at byte " + std::to_string(pos) + ": " + why);
+      return out;
     }
     batch_record r;
     r.frame_bytes = f.consumed;
@@ -220,9 +231,11 @@ result<std::vector<batch_record>, client_error> split_batches(std::shared_ptr<co
       r.keep = copy;
     }
     auto vb = codec::verify_batch(payload, limits);
-    if (!vb)
-      return unexpected{make_error(error_kind::protocol, "batch at byte " + std::to_string(pos) + ": " +
-                                                             std::string(codec::to_string(vb.error())))};
+    if (!vb) {
+      tail_error = make_error(error_kind::protocol,
+                              "batch at byte " + std::to_string(pos) + ": " + std::string(codec::to_string(vb.error())));
+      return out;
+    }
     r.batch = *vb;
     r.base_offset = r.batch.batch->base_offset();
     r.count = r.batch.batch->count();

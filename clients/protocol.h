@@ -134,6 +134,13 @@ result<std::vector<batch_record>, client_error> split_batches(std::shared_ptr<co
                                                               std::span<const std::byte> bytes,
                                                               const codec::batch_limits& limits = {});
 
+// As split_batches, but keeps the verified batches before a bad frame and
+// reports the bad frame in `tail_error` (a fetch delivers what verifies and
+// fails on the next fetch, at the broken batch's offset).
+std::vector<batch_record> split_batches_prefix(std::shared_ptr<const void> keep, std::span<const std::byte> bytes,
+                                               std::optional<client_error>& tail_error,
+                                               const codec::batch_limits& limits = {});
+
 // The events of `batches` with offset >= from_offset, in offset order.
 std::vector<event_record> events_of(std::span<const batch_record> batches, std::uint32_t partition,
                                     std::uint64_t from_offset);
