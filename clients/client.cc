@@ -203,7 +203,8 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
 
   void send(std::uint64_t corr, frame_bytes frame, response_handler handler, std::chrono::milliseconds extra) {
     if (closing_) {
-      handler(unexpected{make_error(error_kind::connection, "client closed")});
+      // Not retryable: nobody may keep a closing client busy.
+      if (handler) handler(unexpected{make_error(error_kind::usage, "client closed")});
       return;
     }
     if (handler) pending_[corr] = pending{std::move(handler), clock_type::now() + opts_.request_timeout + extra};

@@ -23,6 +23,8 @@ std::size_t event_bytes(const codec::owned_event& e) noexcept {
 namespace {
 
 struct append_op {
+  std::chrono::steady_clock::time_point created = std::chrono::steady_clock::now();
+  std::chrono::milliseconds backoff{0};
   std::string topic;
   std::vector<codec::owned_event> events;
   std::vector<event_position> positions;
@@ -88,6 +90,16 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
   void enqueue(const std::shared_ptr<append_op>& op) {
     auto self = shared_from_this();
     client_.async_partition_count(op->topic, [self, op](result<std::uint32_t, client_error> n) {
+      if (!n && n.error().retryable() &&
+          clock_type::now() + op->backoff < op->created + self->opts_.delivery_timeout) {
+        // The broker is not reachable yet: describe again later.
+        op->backoff = std::max(self->client_.options().reconnect_backoff_min,
+                               std::min(op->backoff * 2, self->client_.options().reconnect_backoff_max));
+        auto timer = std::make_shared<asio::steady_timer>(self->client_.io_context());
+        timer->expires_after(op->backoff);
+        timer->async_wait([self, op, timer](boost::system::error_code) { self->enqueue(op); });
+        return;
+      }
       if (!n) return self->finish(op, n.error());
       if (*n == 0) return self->finish(op, make_error(error_kind::protocol, "topic '" + op->topic + "' has no partitions"));
       std::vector<partition_state*> touched;

@@ -309,3 +309,29 @@ TEST_CASE("loopback: the producer's in-flight memory stays within its limit; app
   REQUIRE_FALSE(k.empty());
   for (auto x : k) CHECK(x == error_kind::would_block);
 }
+
+TEST_CASE("loopback: an append made while the broker is down completes once it is back", "[clients][loopback]") {
+  running_broker b;
+  {
+    client c(b.options());
+    REQUIRE(c.create_topic("later", 2));
+  }
+  b.broker.kill_hard();
+  auto o = b.options();
+  o.connect_timeout = std::chrono::milliseconds(500);
+  o.reconnect_backoff_max = std::chrono::milliseconds(100);
+  client c(o);
+  producer p(c);
+  auto pending = std::async(std::launch::async, [&] {
+    std::vector<codec::owned_event> events;
+    for (int i = 0; i < 10; ++i) events.push_back(make_event("s-" + std::to_string(i)));
+    return p.append("later", std::move(events));
+  });
+  CHECK(pending.wait_for(std::chrono::milliseconds(400)) == std::future_status::timeout);
+  REQUIRE(b.broker.start());
+  REQUIRE(pending.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
+  auto r = pending.get();
+  if (!r) FAIL(r.error().describe());
+  CHECK(r->size() == 10);
+  CHECK(fetch_all(c, "later", 0).size() + fetch_all(c, "later", 1).size() == 10);
+}
