@@ -62,9 +62,6 @@ std::string time_key(std::int64_t micros, std::uint64_t offset) {
 }
 
 rocksdb::Slice slice(std::string_view s) { return {s.data(), s.size()}; }
-rocksdb::Slice slice(const codec::event_id& id) {
-  return {reinterpret_cast<const char*>(id.bytes.data()), id.bytes.size()};
-}
 
 // The key minus its last n bytes: the insert-hint group of a key.
 class strip_suffix final : public rocksdb::SliceTransform {
@@ -166,20 +163,73 @@ std::optional<index_checkpoint> index_db::checkpoint() const {
   return cp;
 }
 
-std::optional<std::pair<std::uint64_t, std::int64_t>> index_db::find_id(const codec::event_id& id) const {
-  std::string v;
-  auto s = db_->Get(rocksdb::ReadOptions(), cfs_[cf_ids], slice(id), &v);
-  if (!s.ok() || v.size() != 16) return std::nullopt;
-  return std::pair{get_le64(v.data()), std::int64_t(get_le64(v.data() + 8))};
+namespace {
+
+constexpr std::size_t id_entry_bytes = 32;  // id | offset (LE) | version (LE)
+
+std::optional<std::uint64_t> v7_second(const codec::event_id& id) {
+  if ((id.bytes[6] >> 4) != 7) return std::nullopt;
+  std::uint64_t ms = 0;
+  for (int i = 0; i < 6; ++i) ms = (ms << 8) | id.bytes[std::size_t(i)];
+  return ms / 1000;
 }
 
-std::optional<codec::event_id> index_db::max_id() const {
+std::string single_id_key(const codec::event_id& id) {
+  std::string k = "i";
+  k.append(reinterpret_cast<const char*>(id.bytes.data()), id.bytes.size());
+  return k;
+}
+
+std::string run_key(std::uint64_t second, std::uint64_t first_offset) {
+  std::string k = "r";
+  put_be64(k, second);
+  put_be64(k, first_offset);
+  return k;
+}
+
+}  // namespace
+
+std::optional<std::pair<std::uint64_t, std::int64_t>> index_db::find_id(const codec::event_id& id) const {
+  const auto second = v7_second(id);
+  if (!second) {
+    std::string v;
+    auto s = db_->Get(rocksdb::ReadOptions(), cfs_[cf_ids], slice(single_id_key(id)), &v);
+    if (!s.ok() || v.size() != 16) return std::nullopt;
+    return std::pair{get_le64(v.data()), std::int64_t(get_le64(v.data() + 8))};
+  }
+  // Every run holding ids of this second: binary search each.
+  const std::string from = run_key(*second, 0);
+  const std::string to = run_key(*second + 1, 0);
+  rocksdb::Slice upper(to);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cfs_[cf_ids]));
+  for (it->Seek(slice(from)); it->Valid(); it->Next()) {
+    const auto v = it->value();
+    std::size_t lo = 0, hi = v.size() / id_entry_bytes;
+    while (lo < hi) {
+      const std::size_t mid = (lo + hi) / 2;
+      const int c = std::memcmp(v.data() + mid * id_entry_bytes, id.bytes.data(), 16);
+      if (c == 0) {
+        const char* e = v.data() + mid * id_entry_bytes;
+        return std::pair{get_le64(e + 16), std::int64_t(get_le64(e + 24))};
+      }
+      if (c < 0) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+std::uint64_t index_db::v7_watermark_ms() const {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[cf_ids]));
+  // The last run key holds the newest second ('r' sorts after 'i').
   it->SeekToLast();
-  if (!it->Valid() || it->key().size() != 16) return std::nullopt;
-  codec::event_id id;
-  std::memcpy(id.bytes.data(), it->key().data(), 16);
-  return id;
+  if (it->Valid() && it->key().size() == 17 && it->key()[0] == 'r') return get_be64(it->key().data() + 1) * 1000 + 999;
+  return 0;
 }
 
 std::optional<std::pair<std::int64_t, std::uint64_t>> index_db::stream_head(std::string_view stream) const {
@@ -274,11 +324,32 @@ void index_db::write_batch::add_stream_run(std::string_view stream, std::int64_t
   wb_->Put(db_->cfs_[cf_streams], slice(key_), slice(value_));
 }
 
-void index_db::write_batch::add_id(const codec::event_id& id, std::uint64_t offset, std::int64_t version) {
-  value_.clear();
-  put_le64(value_, offset);
-  put_le64(value_, std::uint64_t(version));
-  wb_->Put(db_->cfs_[cf_ids], slice(id), slice(value_));
+void index_db::write_batch::add_ids(std::span<const id_entry> ids) {
+  std::size_t i = 0;
+  while (i < ids.size()) {
+    const auto second = v7_second(ids[i].id);
+    if (!second) {
+      value_.clear();
+      put_le64(value_, ids[i].offset);
+      put_le64(value_, std::uint64_t(ids[i].version));
+      wb_->Put(db_->cfs_[cf_ids], slice(single_id_key(ids[i].id)), slice(value_));
+      ++i;
+      continue;
+    }
+    // Sorted ids: one second's v7 ids are contiguous.
+    std::size_t j = i;
+    std::uint64_t first_offset = ~0ull;
+    value_.clear();
+    while (j < ids.size() && v7_second(ids[j].id) == second) {
+      value_.append(reinterpret_cast<const char*>(ids[j].id.bytes.data()), 16);
+      put_le64(value_, ids[j].offset);
+      put_le64(value_, std::uint64_t(ids[j].version));
+      first_offset = std::min(first_offset, ids[j].offset);
+      ++j;
+    }
+    wb_->Put(db_->cfs_[cf_ids], slice(run_key(*second, first_offset)), slice(value_));
+    i = j;
+  }
 }
 
 void index_db::write_batch::set_head(std::string_view stream, std::int64_t version, std::uint64_t offset) {

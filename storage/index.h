@@ -5,7 +5,10 @@
 //   streams  (stream, first version) -> offsets of a run of consecutive
 //            versions (one key per stream per index write), for reads by stream
 //   heads    stream -> (last version, offset), for expected-version checks
-//   ids      event id -> (offset, version), for dedupe
+//   ids      dedupe: UUIDv7 ids as sorted runs, one key per second of id
+//            time per index write ('r' + second + first offset); other ids
+//            one key each ('i' + id). Runs keep the per-event cost of the
+//            index low; a lookup reads the runs of one second.
 //   default  the checkpoint: every offset below it is reflected here.
 // Every write batch carries the checkpoint it brings the index to; the WAL
 // is off and flushes are atomic across column families, so after a crash
@@ -34,7 +37,7 @@ class WriteBatch;
 
 namespace muninn::storage {
 
-inline constexpr std::uint32_t index_format_version = 1;
+inline constexpr std::uint32_t index_format_version = 2;
 
 struct sparse_entry {
   std::uint64_t offset = 0;  // base offset of the batch at `position`
@@ -60,8 +63,9 @@ class index_db {
 
   // Dedupe: where an id was stored.
   std::optional<std::pair<std::uint64_t, std::int64_t>> find_id(const codec::event_id& id) const;
-  // The largest id in the index (v7 ids sort by time), if any.
-  std::optional<codec::event_id> max_id() const;
+  // UUIDv7 ids newer than this (ms) are not in the index: a new id can be
+  // admitted without a lookup.
+  std::uint64_t v7_watermark_ms() const;
   // (last version, its offset) of a stream.
   std::optional<std::pair<std::int64_t, std::uint64_t>> stream_head(std::string_view stream) const;
   // (version, offset) pairs of a stream from `from_version`, at most `max`.
@@ -81,7 +85,13 @@ class index_db {
     // Versions first_version, first_version + 1, ... are at `offsets`.
     void add_stream_run(std::string_view stream, std::int64_t first_version,
                         std::span<const std::uint64_t> offsets);
-    void add_id(const codec::event_id& id, std::uint64_t offset, std::int64_t version);
+    struct id_entry {
+      codec::event_id id;
+      std::uint64_t offset = 0;
+      std::int64_t version = 0;
+    };
+    // `ids` sorted by id; v7 ids go into runs, others one key each.
+    void add_ids(std::span<const id_entry> ids);
     void set_head(std::string_view stream, std::int64_t version, std::uint64_t offset);
     std::size_t count() const;
 

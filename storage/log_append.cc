@@ -49,10 +49,7 @@ std::optional<stream_state> log_impl::lookup_stream(std::string_view stream) {
 
 std::optional<std::pair<std::uint64_t, std::int64_t>> log_impl::lookup_id(const codec::event_id& id) {
   if (auto it = ids_.find(id); it != ids_.end()) return it->second;
-  if (!index_has_foreign_ids_) {
-    auto ms = v7_millis(id);
-    if (ms && *ms > id_watermark_ms_) return std::nullopt;  // newer than anything the index holds
-  }
+  if (auto ms = v7_millis(id); ms && *ms > id_watermark_ms_) return std::nullopt;  // newer than the index
   return index_->find_id(id);
 }
 
@@ -66,11 +63,7 @@ void log_impl::trim_caches() {
   while (ids_order_.size() > opts_.cached_ids && ids_order_.front().first < indexed) {
     const auto& [offset, id] = ids_order_.front();
     if (auto it = ids_.find(id); it != ids_.end() && it->second.first == offset) {
-      if (auto ms = v7_millis(id)) {
-        id_watermark_ms_ = std::max(id_watermark_ms_, *ms);
-      } else {
-        index_has_foreign_ids_ = true;
-      }
+      if (auto ms = v7_millis(id)) id_watermark_ms_ = std::max(id_watermark_ms_, *ms);
       ids_.erase(it);
     }
     ids_order_.pop_front();

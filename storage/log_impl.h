@@ -87,6 +87,7 @@ class index_accumulator {
     std::int64_t first_version = 0;
     std::vector<std::uint64_t> offsets;
   };
+  std::vector<index_db::write_batch::id_entry> ids_;
   std::uint64_t interval_;
   std::uint64_t sparse_segment_ = ~0ull;
   std::uint64_t sparse_position_ = 0;
@@ -157,7 +158,6 @@ class log_impl final : public partition_log {
   std::deque<std::pair<std::uint64_t, codec::event_id>> ids_order_;  // ids_ in append order
   // v7 ids newer than this (ms) cannot be in the index unless cached: skip the lookup.
   std::uint64_t id_watermark_ms_ = 0;
-  bool index_has_foreign_ids_ = false;
 
   // I/O thread state.
   std::mutex io_mu_;

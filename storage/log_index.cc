@@ -2,6 +2,7 @@
 // large write batches, off the acknowledgement path; plus close().
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "codec/batch_generated.h"
@@ -21,9 +22,11 @@ void index_accumulator::add(index_db::write_batch& wb, std::uint64_t segment, st
   for (flatbuffers::uoffset_t i = 0; i < events->size(); ++i) {
     const auto* e = events->Get(i);
     const std::uint64_t offset = batch.base_offset() + i;
-    codec::event_id id;
-    std::copy(e->id()->b()->begin(), e->id()->b()->end(), id.bytes.begin());
-    wb.add_id(id, offset, e->version());
+    index_db::write_batch::id_entry ie;
+    std::copy(e->id()->b()->begin(), e->id()->b()->end(), ie.id.bytes.begin());
+    ie.offset = offset;
+    ie.version = e->version();
+    ids_.push_back(ie);
     const std::string_view stream(e->stream()->data(), e->stream()->size());
     auto it = runs_.find(stream);
     if (it == runs_.end()) it = runs_.emplace(std::string(stream), run{e->version(), {}}).first;
@@ -32,6 +35,9 @@ void index_accumulator::add(index_db::write_batch& wb, std::uint64_t segment, st
 }
 
 void index_accumulator::finish(index_db::write_batch& wb) {
+  std::sort(ids_.begin(), ids_.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+  wb.add_ids(ids_);
+  ids_.clear();
   for (const auto& [stream, r] : runs_) {
     wb.add_stream_run(stream, r.first_version, r.offsets);
     wb.set_head(stream, r.first_version + std::int64_t(r.offsets.size()) - 1, r.offsets.back());

@@ -175,15 +175,9 @@ result<void, append_error> log_impl::recover() {
   durable_ = head;
   written_ = head;
   durable_hash_ = last_hash_;
-  if (auto id = index_->max_id()) {
-    // v7 ids carry their creation time in the first 48 bits; anything else
-    // makes the watermark useless, so every new id is looked up.
-    if ((id->bytes[6] >> 4) == 7) {
-      for (int i = 0; i < 6; ++i) id_watermark_ms_ = (id_watermark_ms_ << 8) | id->bytes[i];
-    } else {
-      index_has_foreign_ids_ = true;
-    }
-  }
+  // v7 ids carry their creation time: one newer than anything indexed
+  // needs no lookup (other ids are always looked up).
+  id_watermark_ms_ = index_->v7_watermark_ms();
   io_thread_ = std::thread([this] { io_loop(); });
   index_thread_ = std::thread([this] { index_loop(); });
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);

@@ -468,3 +468,41 @@ TEST_CASE("log: appends after close are refused", "[storage][log]") {
   REQUIRE_FALSE(r);
   CHECK(r.error().code == storage::errc::closed);
 }
+
+TEST_CASE("log: dedupe after a restart finds v7 ids in their runs and other ids by key", "[storage][dedupe]") {
+  temp_dir dir;
+  std::vector<owned_event> events;
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 300; ++i) {
+    auto e = make_event("s" + std::to_string(i % 5), std::to_string(i));
+    if (i % 3 == 0) {
+      // A random (version 4) id, as a producer that brings its own would.
+      for (auto& b : e.id.bytes) b = std::uint8_t(rng());
+      e.id.bytes[6] = std::uint8_t(0x40 | (e.id.bytes[6] & 0x0f));
+    }
+    events.push_back(e);
+  }
+  std::vector<std::uint64_t> offsets;
+  {
+    storage::log_options opts;
+    opts.index_batch_events = 7;  // many index writes: many runs per second
+    auto log = open_log(dir.str(), opts);
+    for (std::size_t i = 0; i < events.size(); i += 3) {
+      auto r = append(*log, {events[i], events[i + 1], events[i + 2]});
+      REQUIRE(r);
+      for (const auto& e : r->events) offsets.push_back(e.offset);
+    }
+  }
+  auto log = open_log(dir.str());
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    auto r = append(*log, {events[i]});
+    REQUIRE(r);
+    CHECK(r->events[0].duplicate);
+    CHECK(r->events[0].offset == offsets[i]);
+  }
+  CHECK(log->head() == events.size());
+  // A fresh id is still new.
+  auto fresh = append(*log, {make_event("s0")});
+  REQUIRE(fresh);
+  CHECK_FALSE(fresh->events[0].duplicate);
+}
