@@ -1,8 +1,8 @@
 // muninn consume: every partition of a topic, merged by commit time while
 // catching up (fetch), then live in arrival order with --follow (one
 // subscription per partition, printed on the client's I/O thread). With
-// --name the next offsets are committed every second and at the end, and a
-// run without --from/--from-time resumes from them.
+// --name the next offsets are committed (when they changed) every second and
+// at the end, and a run without --from/--from-time resumes from them.
 #include <signal.h>
 
 #include <deque>
@@ -60,10 +60,13 @@ int cmd_consume(client::client& c, const args& a) {
   }
 
   progress prog("consume " + topic);
+  // Commits are records in a log that is never trimmed: only changes are committed.
+  std::vector<client::partition_offset> last_committed;
   auto commit = [&](const std::vector<client::partition_offset>& offs) -> std::optional<client::client_error> {
-    if (name.empty()) return std::nullopt;
+    if (name.empty() || offs == last_committed) return std::nullopt;
     auto r = c.commit_offsets(name, topic, offs);
     if (!r) return r.error();
+    last_committed = offs;
     return std::nullopt;
   };
   auto offsets_of_cursors = [&] {
@@ -71,6 +74,8 @@ int cmd_consume(client::client& c, const args& a) {
     for (const auto& cu : cursors) v.push_back({cu.partition, cu.buffered.empty() ? cu.next : cu.buffered.front().offset});
     return v;
   };
+
+  if (!name.empty() && !a.has("from") && !a.has("from-time")) last_committed = offsets_of_cursors();
 
   // Catch-up: k-way merge by (commit_time, partition, offset).
   auto last_commit = std::chrono::steady_clock::now();
