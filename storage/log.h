@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstddef>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -44,6 +45,8 @@ struct log_options {
   std::size_t max_queued_bytes = 256u << 20;      // appends wait while more than this is unwritten
   std::size_t max_unindexed_events = 4u << 20;    // appends wait while the index lags this far behind
   std::size_t index_batch_events = 50'000;        // events per RocksDB write batch
+  // How long the index waits to gather a larger write (fewer keys per event).
+  std::chrono::milliseconds index_delay{50};
   std::size_t cached_streams = 1u << 18;          // stream versions kept in memory beyond the unindexed window
   std::size_t cached_ids = 1u << 16;              // event ids kept in memory beyond the unindexed window
   codec::batch_limits limits;

@@ -196,6 +196,7 @@ class log_impl final : public partition_log {
   std::mutex idx_mu_;
   std::condition_variable idx_cv_;
   std::condition_variable idx_done_cv_;
+  int flush_requested_ = 0;  // idx_mu_: flush_index() callers waiting
   std::thread index_thread_;
   std::unique_ptr<index_accumulator> accumulator_;  // index thread (after open)
   bool closed_ = false;

@@ -54,6 +54,15 @@ void log_impl::index_loop() {
         std::shared_lock g(win_mu_);
         return !window_.empty() || closing_;
       });
+      // Let a write gather up to index_delay_ms of events: a stream's
+      // versions and a second's ids then share one key, instead of one key
+      // per event when writes are small. Readers see the window meanwhile.
+      const auto deadline = std::chrono::steady_clock::now() + opts_.index_delay;
+      idx_cv_.wait_until(lk, deadline, [&] {
+        if (closing_ || flush_requested_ > 0) return true;
+        std::shared_lock g(win_mu_);
+        return !window_.empty() && durable_.load() - window_.front().base >= opts_.index_batch_events;
+      });
     }
     {
       std::shared_lock g(win_mu_);
@@ -102,7 +111,10 @@ void log_impl::flush_index() {
   if (closing_) return;
   {
     std::unique_lock lk(idx_mu_);
+    ++flush_requested_;
+    idx_cv_.notify_all();
     idx_done_cv_.wait(lk, [&] { return indexed_.load() >= durable_.load() || !index_thread_.joinable(); });
+    --flush_requested_;
   }
   if (auto r = index_->flush(); !r) spdlog::error("{}: index flush failed: {}", dir_, r.error());
 }
