@@ -335,3 +335,31 @@ TEST_CASE("loopback: an append made while the broker is down completes once it i
   CHECK(r->size() == 10);
   CHECK(fetch_all(c, "later", 0).size() + fetch_all(c, "later", 1).size() == 10);
 }
+
+TEST_CASE("loopback: one refused event fails only its own append; the others of its batch are appended", "[clients][loopback]") {
+  running_broker b;
+  client c(b.options());
+  REQUIRE(c.create_topic("mixed", 1));
+  producer_options po;
+  po.linger = std::chrono::milliseconds(50);  // the three appends share one batch
+  producer p(c, po);
+  std::vector<std::promise<append_result>> results(3);
+  for (int i = 0; i < 3; ++i) {
+    std::vector<codec::owned_event> one;
+    one.push_back(make_event("acct-" + std::to_string(i)));
+    if (i == 1) one.front().expected_version = 5;  // the stream does not exist
+    p.append_async("mixed", std::move(one), [&results, i](append_result r) { results[static_cast<std::size_t>(i)].set_value(std::move(r)); });
+  }
+  auto r0 = results[0].get_future().get();
+  auto r1 = results[1].get_future().get();
+  auto r2 = results[2].get_future().get();
+  REQUIRE(r0);
+  REQUIRE(r2);
+  REQUIRE_FALSE(r1);
+  CHECK(r1.error().is_conflict());
+  CHECK(r1.error().event_index == 0);
+  auto events = fetch_all(c, "mixed", 0);
+  REQUIRE(events.size() == 2);
+  CHECK(events[0].stream() == "acct-0");
+  CHECK(events[1].stream() == "acct-2");
+}
