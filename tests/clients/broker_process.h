@@ -90,8 +90,22 @@ class broker_process {
   static std::filesystem::path muninnd_path() { return bin_dir() / "muninnd"; }
 
   // Starts muninnd and waits until its port accepts; false when it does not
-  // within `wait` (or exits first).
+  // within `wait` (or exits first). Until a first start succeeds, a broker
+  // that exits at once (its port was taken meanwhile) is retried on fresh ports.
   bool start(std::chrono::milliseconds wait = std::chrono::seconds(20)) {
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      if (start_once(wait)) {
+        started_once_ = true;
+        return true;
+      }
+      if (started_once_) return false;
+      port_ = free_port();
+      http_port_ = free_port();
+    }
+    return false;
+  }
+
+  bool start_once(std::chrono::milliseconds wait) {
     if (pid_ > 0) return true;
     const auto exe = muninnd_path().string();
     const auto data = (dir_ / "data").string();
@@ -147,6 +161,7 @@ class broker_process {
   std::uint16_t port_;
   std::uint16_t http_port_;
   pid_t pid_ = -1;
+  bool started_once_ = false;
 };
 
 // Runs `command` through /bin/sh; its exit status and stdout (redirect
