@@ -68,7 +68,7 @@ int main(int argc, char** argv) {
     const auto at = srv.listen({address, cfg->listen.port});
     spdlog::info("listening on {}:{}", at.address().to_string(), at.port());
   } catch (const boost::system::system_error& e) {
-    spdlog::error("cannot listen on {}: {}", broker::to_string(cfg->listen), e.what());
+    spdlog::error("cannot listen on {}: {}", broker::to_string(cfg->listen), e.code().message());
     return 1;
   }
 
@@ -87,7 +87,7 @@ int main(int argc, char** argv) {
     const auto at = http.listen({http_address, cfg->http.port});
     spdlog::info("HTTP on {}:{}", at.address().to_string(), at.port());
   } catch (const boost::system::system_error& e) {
-    spdlog::error("cannot listen on {}: {}", broker::to_string(cfg->http), e.what());
+    spdlog::error("cannot listen on {}: {}", broker::to_string(cfg->http), e.code().message());
     return 1;
   }
 
