@@ -134,6 +134,7 @@ class broker_process {
       if (accepts(port_)) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
+    kill_hard();  // never accepted: not a broker we can use
     return false;
   }
 
