@@ -306,8 +306,8 @@ class session : public std::enable_shared_from_this<session> {
   std::map<std::uint64_t, parked_fetch> parked_;
   std::uint64_t next_parked_ = 0;
   static constexpr std::uint32_t max_wait_ms = 30'000;
-  static constexpr std::size_t max_subscriptions = 1024;
-  static constexpr std::int64_t max_credit = 64 << 20;
+  static constexpr std::size_t max_subscriptions = 64;
+  static constexpr std::int64_t max_credit = 16 << 20;  // bounds what one subscription can queue
   std::map<std::uint64_t, subscription> subs_;
 
   server& srv_;
