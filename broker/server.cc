@@ -253,7 +253,7 @@ class session : public std::enable_shared_from_this<session> {
           return true;
         }
         auto& sub = subs_[corr];
-        sub = subscription{corr, t, &log, r->from_offset(), std::int64_t(r->credit_bytes())};
+        sub = subscription{corr, t, &log, r->from_offset(), std::min<std::int64_t>(r->credit_bytes(), max_credit)};
         pump(sub);
         return true;
       }
