@@ -61,7 +61,7 @@ std::vector<event_record> fetch_all(client& c, std::string_view topic, std::uint
 
 }  // namespace
 
-TEST_CASE("loopback: topics are created, listed and described; a second create is refused", "[clients][loopback]") {
+TEST_CASE("loopback: topics are created, listed and described, and a second create is refused", "[clients][loopback]") {
   running_broker b;
   client c(b.options());
   auto t = c.create_topic("orders", 3);
@@ -266,7 +266,7 @@ TEST_CASE("loopback: consumer offsets are committed, read back and survive a res
   CHECK(m[1] == 7);
 }
 
-TEST_CASE("loopback: the producer's in-flight memory stays within its limit; append blocks", "[clients][loopback]") {
+TEST_CASE("loopback: the producer's in-flight memory stays within its limit, append blocks", "[clients][loopback]") {
   running_broker b;
   client c(b.options());
   REQUIRE(c.create_topic("bounded", 2));
@@ -336,7 +336,7 @@ TEST_CASE("loopback: an append made while the broker is down completes once it i
   CHECK(fetch_all(c, "later", 0).size() + fetch_all(c, "later", 1).size() == 10);
 }
 
-TEST_CASE("loopback: one refused event fails only its own append; the others of its batch are appended", "[clients][loopback]") {
+TEST_CASE("loopback: one refused event fails only its own append, the others of its batch are appended", "[clients][loopback]") {
   running_broker b;
   client c(b.options());
   REQUIRE(c.create_topic("mixed", 1));

@@ -191,7 +191,7 @@ TEST_CASE("client protocol: a wrong_expected_version answer becomes a typed conf
   CHECK(line.find('\n') == std::string::npos);
 }
 
-TEST_CASE("client protocol: validation errors name index, field and rule; fenced is retryable", "[clients][protocol]") {
+TEST_CASE("client protocol: validation errors name index, field and rule, and fenced is retryable", "[clients][protocol]") {
   flatbuffers::FlatBufferBuilder b;
   auto err = fb::CreateErrorDirect(b, fb::ErrorCode::validation_failed, "bad title", 3, "data.tittel", "1-1000 characters");
   b.Finish(fb::CreateResponse(b, 1, fb::ResponseBody::Error, err.Union()));
@@ -229,7 +229,7 @@ TEST_CASE("client protocol: garbage and a wrong body are protocol errors", "[cli
   CHECK_FALSE(check_response(*ok, fb::ResponseBody::OffsetsResponse));
 }
 
-TEST_CASE("client protocol: batches split, verify and chain; events before from_offset are dropped", "[clients][batch]") {
+TEST_CASE("client protocol: batches split, verify and chain, and events before from_offset are dropped", "[clients][batch]") {
   auto set = make_batches(3, 4);
   auto split = split_batches(nullptr, set.bytes);
   REQUIRE(split);
