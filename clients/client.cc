@@ -33,7 +33,8 @@ struct subscription::state {
   error_handler on_error;
   // I/O thread only:
   std::uint64_t corr = 0;  // of the current SubscribeRequest, 0 when not subscribed
-  std::atomic<bool> active{true};
+  std::atomic<bool> active{true};      // cleared on the I/O thread when the subscription ends
+  std::atomic<bool> cancelled{false};  // set by cancel() on any thread: deliver nothing more
   std::optional<chain_checker> chain;
   std::shared_ptr<asio::steady_timer> retry_timer;
 };
@@ -311,7 +312,7 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
   // ---- subscriptions (I/O thread) ----
 
   void send_subscribe(const std::shared_ptr<subscription::state>& s) {
-    if (!s->active) return;
+    if (!s->active || s->cancelled) return;
     s->corr = next_corr_++;
     sub_by_corr_[s->corr] = s;
     send(s->corr, encode_subscribe(s->corr, s->topic, s->partition, s->next_offset.load(), s->options.credit_bytes),
@@ -334,6 +335,7 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
   }
 
   void deliver(const std::shared_ptr<subscription::state>& s, const response& r) {
+    if (!s->active || s->cancelled) return;
     if (r.root->body_type() != fb::ResponseBody::SubscribeData) {
       auto err = check_response(r, fb::ResponseBody::SubscribeData);
       if (!err) err = make_error(error_kind::protocol, "unexpected response to a subscription");
@@ -412,12 +414,12 @@ void subscription::cancel() {
   auto c = std::static_pointer_cast<client::impl>(client_.lock());
   if (!c || !state_) return;
   auto s = state_;
+  s->cancelled = true;
   asio::post(c->io_, [c, s] { c->end_subscription(s, nullptr); });
-  s->active = false;
 }
 
 std::uint64_t subscription::next_offset() const noexcept { return state_ ? state_->next_offset.load() : 0; }
-bool subscription::active() const noexcept { return state_ && state_->active.load(); }
+bool subscription::active() const noexcept { return state_ && state_->active.load() && !state_->cancelled.load(); }
 
 // ---- client ---------------------------------------------------------------------
 
@@ -706,7 +708,7 @@ subscription client::subscribe(std::string_view topic, std::uint32_t partition, 
   sub.client_ = impl_;
   auto i = impl_;
   asio::post(i->io_, [i, s] {
-    if (i->closing_ || !s->active) return;
+    if (i->closing_ || !s->active || s->cancelled) return;
     i->subs_.insert(s);
     if (i->state_ == impl::conn_state::connected) i->send_subscribe(s);
     else i->ensure_connected();

@@ -194,6 +194,14 @@ TEST_CASE("loopback: a subscription catches up, then delivers live events in ord
   lock.unlock();
   sub.cancel();
   CHECK_FALSE(sub.active());
+  // Nothing is delivered after cancel().
+  {
+    producer p(c);
+    REQUIRE(p.append("live", {make_event("after-cancel")}));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  lock.lock();
+  CHECK(offsets.size() == 70);
 }
 
 TEST_CASE("loopback: a stale expected version is a conflict carrying the actual version", "[clients][loopback]") {
