@@ -55,6 +55,8 @@ int fail(const std::string& message, int code) {
   std::string line = message;
   for (auto& c : line)
     if (c == '\n' || c == '\r') c = ' ';
+  // On a terminal a progress line may be showing: clear it first.
+  if (::isatty(STDERR_FILENO) == 1) std::fputs("\r\033[K", stderr);
   std::fprintf(stderr, "muninn: error: %s\n", line.c_str());
   return code;
 }
