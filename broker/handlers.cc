@@ -152,6 +152,8 @@ void fetch(topic_registry& topics, broker_metrics* metrics, const handler_limits
     return respond(finish(b, corr, fb::ResponseBody::FetchResponse, fb::CreateFetchResponse(b, head, 0, err).Union()));
   }
   if (metrics) metrics->fetched(t->config().name, chunk->bytes.size());
+  // 8-byte aligned: the FlatBuffers inside the frames can be read in place.
+  b.ForceVectorAlignment(chunk->bytes.size(), 1, 8);
   auto bytes = b.CreateVector(reinterpret_cast<const std::uint8_t*>(chunk->bytes.data()), chunk->bytes.size());
   respond(finish(b, corr, fb::ResponseBody::FetchResponse, fb::CreateFetchResponse(b, head, bytes).Union()));
 }

@@ -289,7 +289,9 @@ class session : public std::enable_shared_from_this<session> {
         return;
       }
       flatbuffers::FlatBufferBuilder b;
-      auto bytes = b.CreateVector(reinterpret_cast<const std::uint8_t*>(chunk->bytes.data()), chunk->bytes.size());
+      // 8-byte aligned: the FlatBuffers inside the frames can be read in place.
+  b.ForceVectorAlignment(chunk->bytes.size(), 1, 8);
+  auto bytes = b.CreateVector(reinterpret_cast<const std::uint8_t*>(chunk->bytes.data()), chunk->bytes.size());
       b.Finish(fb::CreateResponse(b, sub.id, fb::ResponseBody::SubscribeData, fb::CreateSubscribeData(b, head, bytes).Union()));
       send(codec::encode_frame(std::as_bytes(std::span(b.GetBufferPointer(), b.GetSize()))));
       sub.credit -= std::int64_t(chunk->bytes.size());
