@@ -48,7 +48,7 @@ std::optional<stream_state> log_impl::lookup_stream(std::string_view stream) {
 }
 
 std::optional<std::pair<std::uint64_t, std::int64_t>> log_impl::lookup_id(const codec::event_id& id) {
-  if (auto it = ids_.find(id); it != ids_.end()) return it->second;
+  if (auto known = ids_.find(id)) return known;
   if (auto ms = v7_millis(id); ms && *ms > id_watermark_ms_) return std::nullopt;  // newer than the index
   return index_->find_id(id);
 }
@@ -62,9 +62,8 @@ void log_impl::trim_caches() {
   // Ids leave in append order once indexed: no sweep, O(1) per id.
   while (ids_order_.size() > opts_.cached_ids && ids_order_.front().first < indexed) {
     const auto& [offset, id] = ids_order_.front();
-    if (auto it = ids_.find(id); it != ids_.end() && it->second.first == offset) {
+    if (ids_.erase(id, offset)) {
       if (auto ms = v7_millis(id)) id_watermark_ms_ = std::max(id_watermark_ms_, *ms);
-      ids_.erase(it);
     }
     ids_order_.pop_front();
   }
@@ -153,7 +152,7 @@ void log_impl::append(const append_request& req, append_callback done) {
       undo_streams.emplace_back(sit->first, sit->second);
     }
     sit->second = stream_state{version, offset};
-    ids_.emplace(e.id, std::pair{offset, version});
+    ids_.insert(e.id, offset, version);
     ids_order_.emplace_back(offset, e.id);
     undo_ids.push_back(e.id);
     ok.events[i] = appended_event{offset, version, false};

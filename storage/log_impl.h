@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "codec/batch.h"
+#include "storage/id_table.h"
 #include "storage/index.h"
 #include "storage/log.h"
 
@@ -154,7 +155,7 @@ class log_impl final : public partition_log {
   std::int64_t last_commit_time_ = 0;
   codec::batch_builder builder_;
   std::unordered_map<std::string, stream_state, string_hash, std::equal_to<>> streams_;
-  std::unordered_map<codec::event_id, std::pair<std::uint64_t, std::int64_t>, codec::event_id_hash> ids_;
+  id_table ids_;
   std::deque<std::pair<std::uint64_t, codec::event_id>> ids_order_;  // ids_ in append order
   // v7 ids newer than this (ms) cannot be in the index unless cached: skip the lookup.
   std::uint64_t id_watermark_ms_ = 0;

@@ -107,7 +107,7 @@ log_impl::log_impl(std::string dir, log_options opts) : dir_(std::move(dir)), op
   fs_ = opts_.fs ? opts_.fs : io::uring_file_system();
   accumulator_ = std::make_unique<index_accumulator>(opts_.index_interval_bytes);
   // Rehashing a large map under seq_mu_ would stall every producer at once.
-  ids_.reserve(2 * opts_.cached_ids);
+  ids_ = id_table(2 * opts_.cached_ids);
   streams_.reserve(opts_.cached_streams);
   if (!opts_.clock) opts_.clock = codec::now_micros;
 }
