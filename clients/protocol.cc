@@ -1,5 +1,7 @@
 #include "clients/protocol.h"
 
+#include "clients/json_lines.h"
+
 #include <cstdio>
 #include <cstring>
 
@@ -285,32 +287,11 @@ std::string hex(std::span<const std::uint8_t> bytes) {
 }
 
 namespace {
-std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
-          out += buf;
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  return out + "\"";
-}
 }  // namespace
 
 std::string topic_info::to_json() const {
-  std::string s = "{\"topic\":" + json_string(name) + ",\"partitions\":" + std::to_string(partitions) +
-                  ",\"schema\":" + json_string(schema) + ",\"segment_bytes\":" + std::to_string(segment_bytes);
+  std::string s = "{\"topic\":" + json_quote(name) + ",\"partitions\":" + std::to_string(partitions) +
+                  ",\"schema\":" + json_quote(schema) + ",\"segment_bytes\":" + std::to_string(segment_bytes);
   if (!parts.empty()) {
     s += ",\"partition_info\":[";
     for (std::size_t i = 0; i < parts.size(); ++i) {

@@ -208,12 +208,12 @@ std::optional<std::string_view> object::entity_id(std::string_view key) const {
   return read_entity_id(*c_, get(key), member(key));
 }
 
-std::optional<std::int64_t> object::integer(std::string_view key, std::int64_t min,
-                                            need presence) const {
+std::optional<std::int64_t> object::checked_integer(std::string_view key, std::int64_t min, need presence,
+                                                    std::string_view type_rule) const {
   const auto r = get(key);
   if (missing(key, r, presence)) return std::nullopt;
   if (!is_int(r)) {
-    c_->fail(member(key), "must be an integer");
+    c_->fail(member(key), std::string(type_rule));
     return std::nullopt;
   }
   const std::int64_t v = r.AsInt64();
@@ -224,20 +224,14 @@ std::optional<std::int64_t> object::integer(std::string_view key, std::int64_t m
   return v;
 }
 
+std::optional<std::int64_t> object::integer(std::string_view key, std::int64_t min,
+                                            need presence) const {
+  return checked_integer(key, min, presence, "must be an integer");
+}
+
 std::optional<std::int64_t> object::money(std::string_view key, std::int64_t min,
                                           need presence) const {
-  const auto r = get(key);
-  if (missing(key, r, presence)) return std::nullopt;
-  if (!is_int(r)) {
-    c_->fail(member(key), "money must be an integer of minor units");
-    return std::nullopt;
-  }
-  const std::int64_t v = r.AsInt64();
-  if (v < min) {
-    c_->fail(member(key), min_rule(min));
-    return std::nullopt;
-  }
-  return v;
+  return checked_integer(key, min, presence, "money must be an integer of minor units");
 }
 
 std::optional<bool> object::boolean(std::string_view key, need presence) const {

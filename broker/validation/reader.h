@@ -121,6 +121,9 @@ class object {
  private:
   object(checker& c, flexbuffers::Map m, path_node at) : c_(&c), map_(m), at_(at) {}
   bool missing(std::string_view key, flexbuffers::Reference r, need presence) const;
+  // integer() and money(): the same checks, with the rule named for the reader.
+  std::optional<std::int64_t> checked_integer(std::string_view key, std::int64_t min, need presence,
+                                              std::string_view type_rule) const;
 
   checker* c_;
   flexbuffers::Map map_;
