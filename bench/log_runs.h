@@ -3,6 +3,8 @@
 // latency, and the strace probe's small durable appends.
 #pragma once
 
+#include <functional>
+
 #include <cstddef>
 #include <string>
 
@@ -46,8 +48,11 @@ row run_throughput(const throughput_config& cfg, const bench_options& opt, workl
                    failure& fail);
 
 // Single-event durable appends, one at a time (append_sync): the latency a
-// lone producer sees at low load.
-row run_single_latency(const bench_options& opt, workload& work, scratch& tmp, failure& fail);
+// lone producer sees at low load. In `rounds` rounds on one open partition;
+// after each, `between(bytes_per_commit)` runs (the raw rows, so that log
+// and raw meet the same disk). Rates count only the log's own rounds.
+row run_single_latency(const bench_options& opt, workload& work, scratch& tmp, failure& fail,
+                       std::size_t rounds = 1, const std::function<void(std::size_t)>& between = {});
 
 // `--strace-probe DIR`: appends probe_batches durable batches of
 // probe_batch_events events to DIR/partition and prints one line. Returns

@@ -151,7 +151,7 @@ class handoff_writer {
 // Single writes of `bytes` + fdatasync one at a time: the disk's latency
 // floor. With `handoff`, each write runs on a second thread (handoff_writer).
 row run_raw_latency(std::size_t bytes, bool handoff, const bench_options& opt, workload& work, scratch& tmp,
-                    failure& fail) {
+                    failure& fail, std::size_t writes, latency_histogram* also) {
   row r;
   r.name = "raw write+fdatasync " + std::to_string(bytes) + " B, one at a time" + (handoff ? ", I/O thread" : "");
   r.inflight = "1";
@@ -163,14 +163,17 @@ row run_raw_latency(std::size_t bytes, bool handoff, const bench_options& opt, w
   bool ok = true;
   for (int i = 0; i < 50 && ok; ++i) ok = write_sync(data);
   latency_histogram h;
-  const std::size_t target = opt.quick ? latency_appends / 10 : latency_appends;
+  const std::size_t target = writes ? writes : opt.quick ? latency_appends / 10 : latency_appends;
   const std::uint64_t t0 = now_ns();
   const std::uint64_t deadline = t0 + static_cast<std::uint64_t>(std::max(opt.seconds, 1.0) * 1e9);
   std::size_t n = 0;
   while (ok && n < target && now_ns() < deadline) {
     const std::uint64_t a = now_ns();
     ok = write_sync(data);
-    if (ok) h.record(now_ns() - a);
+    if (ok) {
+      h.record(now_ns() - a);
+      if (also) also->record(now_ns() - a);
+    }
     ++n;
   }
   if (!ok) return r;

@@ -16,7 +16,7 @@ namespace muninn::bench::storage_bench {
 // floor. With `handoff`, each write runs on a second thread the caller hands
 // it to, as append_sync() hands an append to the log's I/O thread.
 row run_raw_latency(std::size_t bytes, bool handoff, const bench_options& opt, workload& work, scratch& tmp,
-                    failure& fail);
+                    failure& fail, std::size_t writes = 0, latency_histogram* also = nullptr);
 
 // Writes of `bytes` + fdatasync back to back for opt.seconds: what the disk
 // streams durably at the log's group size. `label` ends the row's name.
