@@ -3,6 +3,7 @@
 // reopen every acknowledged event is there exactly once.
 #include <catch2/catch.hpp>
 
+#include <functional>
 #include <future>
 #include <map>
 
@@ -81,25 +82,36 @@ void check_all_present(const std::string& dir, const std::vector<acked>& ok) {
 
 }  // namespace
 
+namespace {
+
+// One round: a fault file system set up by `inject`, appends until the
+// injected failure fences the partition, then a reopen that must find every
+// acknowledged event.
+void fault_round(const std::function<void(storage::io::fault_file_system&)>& inject, storage::ack_mode acks) {
+  temp_dir dir;
+  auto fs = storage::io::make_fault_file_system(storage::io::uring_file_system());
+  inject(*fs);
+  storage::log_options opts;
+  opts.fs = fs;
+  auto log = storage::partition_log::open(dir.str(), opts);
+  REQUIRE(log);
+  bool failed = false;
+  auto ok = append_until_failure(**log, acks, failed);
+  CHECK(failed);
+  auto later = append(**log, {make_event("late")});
+  REQUIRE_FALSE(later);
+  CHECK(later.error().code == storage::errc::fenced);
+  (*log)->close();
+  check_all_present(dir.str(), ok);
+}
+
+}  // namespace
+
 TEST_CASE("fault: a failed write fences the partition and loses nothing acknowledged", "[storage][fault]") {
   for (std::uint64_t n = 2; n <= 14; ++n) {
     for (auto acks : {storage::ack_mode::durable, storage::ack_mode::written}) {
       INFO("failing write " << n << (acks == storage::ack_mode::durable ? " durable" : " written"));
-      temp_dir dir;
-      auto fs = storage::io::make_fault_file_system(storage::io::uring_file_system());
-      fs->fail_write_at(n);
-      storage::log_options opts;
-      opts.fs = fs;
-      auto log = storage::partition_log::open(dir.str(), opts);
-      REQUIRE(log);
-      bool failed = false;
-      auto ok = append_until_failure(**log, acks, failed);
-      CHECK(failed);
-      auto later = append(**log, {make_event("late")});
-      REQUIRE_FALSE(later);
-      CHECK(later.error().code == storage::errc::fenced);
-      (*log)->close();
-      check_all_present(dir.str(), ok);
+      fault_round([n](auto& fs) { fs.fail_write_at(n); }, acks);
     }
   }
 }
@@ -108,18 +120,7 @@ TEST_CASE("fault: a failed fdatasync fences the partition and loses nothing ackn
   // Sync 1 and 2 belong to creating the first segment (file, directory).
   for (std::uint64_t n = 3; n <= 16; ++n) {
     INFO("failing sync " << n);
-    temp_dir dir;
-    auto fs = storage::io::make_fault_file_system(storage::io::uring_file_system());
-    fs->fail_sync_at(n);
-    storage::log_options opts;
-    opts.fs = fs;
-    auto log = storage::partition_log::open(dir.str(), opts);
-    REQUIRE(log);
-    bool failed = false;
-    auto ok = append_until_failure(**log, storage::ack_mode::durable, failed);
-    CHECK(failed);
-    (*log)->close();
-    check_all_present(dir.str(), ok);
+    fault_round([n](auto& fs) { fs.fail_sync_at(n); }, storage::ack_mode::durable);
   }
 }
 
