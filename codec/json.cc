@@ -5,6 +5,7 @@
 #include <flatbuffers/flexbuffers.h>
 #include <flatbuffers/idl.h>
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <climits>
@@ -487,6 +488,30 @@ result<owned_event, json_error> event_from_json(std::string_view line,
 }
 
 // ---- output -----------------------------------------------------------------
+
+// The text is first parsed alone, so that it is exactly one value and cannot
+// reach outside the envelope it is then placed in (`1, "time": "..."`); the
+// envelope parse refuses what FlatBuffers 2.0.8 would silently change
+// (integers outside int64 become 0, non-finite numbers).
+result<std::vector<std::byte>, std::string> json_data_to_flexbuffer(std::span<const std::byte> data) {
+  const std::string text(reinterpret_cast<const char*>(data.data()), data.size());
+  if (text.find('\0') != std::string::npos) return unexpected{std::string("must be valid JSON (NUL byte)")};
+  {
+    envelope_parser p(parser_options());
+    flexbuffers::Builder b;
+    if (!p.ParseFlexBuffer(text.c_str(), nullptr, &b)) {
+      std::string why = p.error_;
+      std::replace(why.begin(), why.end(), '\n', ' ');
+      return unexpected{"must be valid JSON: " + why};
+    }
+    if (p.lookahead() != eof_token()) {
+      return unexpected{std::string("must be valid JSON: text after the value")};
+    }
+  }
+  auto ev = event_from_json(R"({"stream":"s","type":"t","data":)" + text + "\n}");
+  if (!ev) return unexpected{"must be valid JSON: " + ev.error().message};
+  return std::move(ev->data);
+}
 
 std::string data_to_json(std::string_view content_type, std::span<const std::byte> data) {
   if (data.empty()) return "null";

@@ -45,6 +45,12 @@ struct owned_event {
 result<owned_event, json_error> event_from_json(std::string_view line,
                                                 const batch_limits& limits = {});
 
+// Event data sent as application/json text, re-encoded as a standalone
+// FlexBuffer exactly as event_from_json encodes an envelope's `data`: one
+// JSON value, nothing after it, integers within int64. The error is one rule
+// for the field "data" ("must be valid JSON: ...").
+result<std::vector<std::byte>, std::string> json_data_to_flexbuffer(std::span<const std::byte> data);
+
 // Renders stored event data as one JSON value: FlexBuffers as compact JSON,
 // application/json as is, anything else (or a FlexBuffer that fails
 // verification) as a base64 string; empty data as null.

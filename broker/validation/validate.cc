@@ -1,7 +1,6 @@
 #include "broker/validation/validate.h"
 
 #include <flatbuffers/flexbuffers.h>
-#include <flatbuffers/idl.h>
 
 #include <algorithm>
 #include <vector>
@@ -22,59 +21,6 @@ violation make(std::uint32_t index, std::string field, std::string rule) {
   return violation{index, std::move(field), std::move(rule)};
 }
 
-// ---- application/json data ----------------------------------------------------
-
-// FlatBuffers' parser stops after the first JSON value; its lookahead token
-// (protected) says whether text follows. The end-of-input token's value is
-// private to the parser, so it is learnt from a parse of "0" (as codec/json.cc does).
-class value_parser : public flatbuffers::Parser {
- public:
-  value_parser() : flatbuffers::Parser(options()) {}
-  int lookahead() const noexcept { return token_; }
-
- private:
-  static flatbuffers::IDLOptions options() {
-    flatbuffers::IDLOptions o;
-    o.strict_json = true;
-    return o;
-  }
-};
-
-int end_token() {
-  static const int token = [] {
-    value_parser p;
-    flexbuffers::Builder b;
-    (void)p.ParseFlexBuffer("0", nullptr, &b);
-    return p.lookahead();
-  }();
-  return token;
-}
-
-// JSON text -> FlexBuffer through codec::event_from_json, which already
-// refuses what FlatBuffers 2.0.8 would silently change (integers outside
-// int64 become 0, non-finite numbers, NUL bytes). The text is first parsed
-// alone, so that it is exactly one value and cannot reach outside the
-// envelope it is placed in (`1, "time": "..."`). Errors: a rule for "data".
-result<std::vector<std::byte>, std::string> json_to_flexbuffer(std::span<const std::byte> data) {
-  const std::string text(reinterpret_cast<const char*>(data.data()), data.size());
-  if (text.find('\0') != std::string::npos) return unexpected{std::string("must be valid JSON (NUL byte)")};
-  {
-    value_parser p;
-    flexbuffers::Builder b;
-    if (!p.ParseFlexBuffer(text.c_str(), nullptr, &b)) {
-      std::string why = p.error_;
-      std::replace(why.begin(), why.end(), '\n', ' ');
-      return unexpected{"must be valid JSON: " + why};
-    }
-    if (p.lookahead() != end_token()) {
-      return unexpected{std::string("must be valid JSON: text after the value")};
-    }
-  }
-  auto ev = codec::event_from_json(R"({"stream":"s","type":"t","data":)" + text + "\n}");
-  if (!ev) return unexpected{"must be valid JSON: " + ev.error().message};
-  return std::move(ev->data);
-}
-
 // ---- the walk -----------------------------------------------------------------
 
 std::optional<violation> check_data(schema s, const codec::event_in& e, std::uint32_t index,
@@ -91,7 +37,7 @@ std::optional<violation> check_data(schema s, const codec::event_in& e, std::uin
   std::vector<std::byte> owned;
   std::span<const std::byte> bytes = e.data;
   if (e.content_type == codec::content_type_json) {
-    auto converted = json_to_flexbuffer(e.data);
+    auto converted = codec::json_data_to_flexbuffer(e.data);
     if (!converted) return make(index, "data", converted.error());
     owned = std::move(converted).value();
     bytes = owned;
