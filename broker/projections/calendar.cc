@@ -47,4 +47,22 @@ std::string to_iso_string(const civil_date& c) {
   return std::string(buf, static_cast<std::size_t>(n));
 }
 
+civil_date easter_sunday(std::int32_t year) noexcept {
+  const std::int32_t a = year % 19, b = year / 100, c = year % 100;
+  const std::int32_t d = b / 4, e = b % 4, f = (b + 8) / 25, g = (b - f + 1) / 3;
+  const std::int32_t h = (19 * a + b - d - g + 15) % 30;
+  const std::int32_t i = c / 4, k = c % 4;
+  const std::int32_t l = (32 + 2 * e + 2 * i - h - k) % 7;
+  const std::int32_t m = (a + 11 * h + 22 * l) / 451;
+  const std::int32_t month = (h + l - 7 * m + 114) / 31;
+  const std::int32_t day = (h + l - 7 * m + 114) % 31 + 1;
+  return civil_date{year, static_cast<std::uint8_t>(month), static_cast<std::uint8_t>(day)};
+}
+
+unsigned weekday(const civil_date& c) noexcept {
+  // 1970-01-01 was a Thursday (3 when Monday is 0).
+  const std::int64_t d = days_from_civil(c);
+  return static_cast<unsigned>(((d % 7) + 7 + 3) % 7);
+}
+
 }  // namespace muninn::projections

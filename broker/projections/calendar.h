@@ -48,4 +48,11 @@ civil_date civil_from_micros(std::int64_t micros) noexcept;
 std::optional<civil_date> parse_iso_date(std::string_view text) noexcept;
 std::string to_iso_string(const civil_date& c);
 
+// Easter Sunday of a Gregorian year (the anonymous Gregorian computus,
+// Meeus/Jones/Butcher); the movable holidays of Norway and Sweden hang on it.
+civil_date easter_sunday(std::int32_t year) noexcept;
+
+// 0 = Monday ... 6 = Sunday.
+unsigned weekday(const civil_date& c) noexcept;
+
 }  // namespace muninn::projections

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "broker/projections/calendar.h"
 #include "broker/projections/event.h"
 #include "broker/projections/projection.h"
 #include "codec/batch.h"
@@ -91,4 +92,17 @@ TEST_CASE("state_digest: length-framed records, so boundaries cannot shift", "[p
   fixed_records empty;
   CHECK(muninn::codec::to_hex(mp::state_digest(empty)) ==
         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
+TEST_CASE("calendar: Easter Sunday and weekdays", "[projections][calendar]") {
+  using mp::civil_date;
+  CHECK(mp::easter_sunday(2024) == civil_date{2024, 3, 31});
+  CHECK(mp::easter_sunday(2025) == civil_date{2025, 4, 20});
+  CHECK(mp::easter_sunday(2026) == civil_date{2026, 4, 5});
+  CHECK(mp::easter_sunday(2027) == civil_date{2027, 3, 28});
+  CHECK(mp::easter_sunday(2038) == civil_date{2038, 4, 25});  // latest possible
+  CHECK(mp::easter_sunday(2285) == civil_date{2285, 3, 22});  // earliest possible
+  CHECK(mp::weekday(civil_date{1970, 1, 1}) == 3);
+  CHECK(mp::weekday(civil_date{2026, 11, 23}) == 0);  // a Monday
+  CHECK(mp::weekday(civil_date{1969, 12, 28}) == 6);  // a Sunday before the epoch
 }
