@@ -5,30 +5,36 @@
 namespace muninn::projections {
 namespace {
 
-// Length of the valid UTF-8 sequence at s[i], or 0 when it is not one
-// (overlong forms, surrogates and code points above U+10FFFF are invalid).
+// Length of the valid UTF-8 sequence starting at s[i], 0 when invalid
+// (overlong forms, surrogates and code points above U+10FFFF included).
 std::size_t utf8_sequence(std::string_view s, std::size_t i) noexcept {
   const auto b0 = static_cast<unsigned char>(s[i]);
-  auto cont = [&](std::size_t k) {
-    return i + k < s.size() && (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
-  };
+  std::size_t n;
+  std::uint32_t cp;
   if (b0 < 0x80) return 1;
-  if (b0 >= 0xC2 && b0 <= 0xDF) return cont(1) ? 2 : 0;
-  if (b0 >= 0xE0 && b0 <= 0xEF) {
-    if (!cont(1) || !cont(2)) return 0;
-    const auto b1 = static_cast<unsigned char>(s[i + 1]);
-    if (b0 == 0xE0 && b1 < 0xA0) return 0;  // overlong
-    if (b0 == 0xED && b1 >= 0xA0) return 0;  // surrogate
-    return 3;
+  if ((b0 & 0xE0) == 0xC0) {
+    n = 2;
+    cp = b0 & 0x1Fu;
+  } else if ((b0 & 0xF0) == 0xE0) {
+    n = 3;
+    cp = b0 & 0x0Fu;
+  } else if ((b0 & 0xF8) == 0xF0) {
+    n = 4;
+    cp = b0 & 0x07u;
+  } else {
+    return 0;
   }
-  if (b0 >= 0xF0 && b0 <= 0xF4) {
-    if (!cont(1) || !cont(2) || !cont(3)) return 0;
-    const auto b1 = static_cast<unsigned char>(s[i + 1]);
-    if (b0 == 0xF0 && b1 < 0x90) return 0;  // overlong
-    if (b0 == 0xF4 && b1 >= 0x90) return 0;  // above U+10FFFF
-    return 4;
+  if (i + n > s.size()) return 0;
+  for (std::size_t k = 1; k < n; ++k) {
+    const auto b = static_cast<unsigned char>(s[i + k]);
+    if ((b & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (b & 0x3Fu);
   }
-  return 0;
+  if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF))) {
+    return 0;
+  }
+  if (cp >= 0xD800 && cp <= 0xDFFF) return 0;
+  return n;
 }
 
 }  // namespace
@@ -36,12 +42,13 @@ std::size_t utf8_sequence(std::string_view s, std::size_t i) noexcept {
 void append_json_string(std::string& out, std::string_view s) {
   static constexpr char hex[] = "0123456789abcdef";
   out.push_back('"');
-  for (std::size_t i = 0; i < s.size();) {
+  std::size_t i = 0;
+  while (i < s.size()) {
     const auto c = static_cast<unsigned char>(s[i]);
     if (c >= 0x80) {
       const std::size_t n = utf8_sequence(s, i);
       if (n == 0) {
-        out += "\\ufffd";
+        out.append("\\ufffd");
         ++i;
       } else {
         out.append(s.substr(i, n));
@@ -50,18 +57,18 @@ void append_json_string(std::string& out, std::string_view s) {
       continue;
     }
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
+      case '"': out.append("\\\""); break;
+      case '\\': out.append("\\\\"); break;
+      case '\b': out.append("\\b"); break;
+      case '\f': out.append("\\f"); break;
+      case '\n': out.append("\\n"); break;
+      case '\r': out.append("\\r"); break;
+      case '\t': out.append("\\t"); break;
       default:
         if (c < 0x20) {
-          out += "\\u00";
+          out.append("\\u00");
           out.push_back(hex[c >> 4]);
-          out.push_back(hex[c & 15]);
+          out.push_back(hex[c & 0xF]);
         } else {
           out.push_back(static_cast<char>(c));
         }
@@ -91,7 +98,7 @@ json_writer& json_writer::begin_object() {
 
 json_writer& json_writer::end_object() {
   out_.push_back('}');
-  if (!first_.empty()) first_.pop_back();
+  first_.pop_back();
   return *this;
 }
 
@@ -104,7 +111,7 @@ json_writer& json_writer::begin_array() {
 
 json_writer& json_writer::end_array() {
   out_.push_back(']');
-  if (!first_.empty()) first_.pop_back();
+  first_.pop_back();
   return *this;
 }
 
@@ -122,37 +129,31 @@ json_writer& json_writer::value(std::string_view s) {
   return *this;
 }
 
-json_writer& json_writer::value(std::int64_t v) {
+json_writer& json_writer::value(std::int64_t n) {
   before_value();
   char buf[24];
-  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  const auto r = std::to_chars(buf, buf + sizeof buf, n);
   out_.append(buf, r.ptr);
   return *this;
 }
 
-json_writer& json_writer::value(std::uint64_t v) {
+json_writer& json_writer::value(std::uint64_t n) {
   before_value();
   char buf[24];
-  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  const auto r = std::to_chars(buf, buf + sizeof buf, n);
   out_.append(buf, r.ptr);
   return *this;
 }
 
-json_writer& json_writer::value(bool v) {
+json_writer& json_writer::value(bool b) {
   before_value();
-  out_ += v ? "true" : "false";
+  out_.append(b ? "true" : "false");
   return *this;
 }
 
 json_writer& json_writer::null() {
   before_value();
-  out_ += "null";
-  return *this;
-}
-
-json_writer& json_writer::raw(std::string_view json) {
-  before_value();
-  out_.append(json);
+  out_.append("null");
   return *this;
 }
 
