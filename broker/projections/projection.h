@@ -73,6 +73,9 @@ class projection {
   virtual void for_each_record(
       const std::function<void(std::string_view key, std::string_view value)>& fn) const = 0;
 
+  // Events recorded as anomalies so far (status and metrics).
+  virtual std::uint64_t anomaly_count() const noexcept = 0;
+
   // Answers a query as JSON text (the same bytes HTTP and `--json` print).
   virtual result<std::string, query_error> query(std::string_view what,
                                                  const query_params& params) const = 0;

@@ -30,6 +30,7 @@ class fixed_records final : public mp::projection {
   void apply(const mp::event_view&) override {}
   void take_changes(std::vector<mp::record_change>&) override {}
   bool load(std::string_view, std::string_view) override { return true; }
+  std::uint64_t anomaly_count() const noexcept override { return 0; }
   void for_each_record(
       const std::function<void(std::string_view, std::string_view)>& fn) const override {
     for (const auto& [k, v] : records) fn(k, v);
