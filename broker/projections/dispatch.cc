@@ -66,12 +66,16 @@ std::string_view bounded(std::string_view s) { return s.substr(0, std::min(s.siz
 
 // ---- the state --------------------------------------------------------------
 
+// 24 bytes: most steps have no detalj, so the texts live beside the
+// history (forsendelse::detaljer, in the order of the entries that have one).
 struct history_entry {
   std::int64_t time = 0;
-  position at;
+  std::uint64_t offset = 0;
+  std::uint32_t partition = 0;
   dispatch_status status = dispatch_status::mottatt;
   bool has_detalj = false;
-  std::string detalj;
+
+  position at() const noexcept { return {partition, offset}; }
 };
 
 struct anomaly {
@@ -113,6 +117,7 @@ struct forsendelse {
   std::string tittel, navn, digital_value;
   std::optional<print_receipt> print;
   std::vector<history_entry> history;  // never empty: [0] is MOTTATT
+  std::vector<std::string> detaljer;    // one per history entry with has_detalj
   std::vector<anomaly> anomalies;
 };
 
@@ -165,12 +170,95 @@ std::int64_t saturating_add(std::int64_t a, std::int64_t b) {
 // because the stream name (so the partition) depends on the spelling: two
 // spellings of one id could sit in two partitions, and then the state
 // would depend on how the partitions interleave.
-std::optional<event_id> parse_lower_uuid(std::string_view s) {
-  for (const char c : s) {
-    if (c >= 'A' && c <= 'F') return std::nullopt;
+std::optional<event_id> parse_lower_uuid(std::string_view s) noexcept {
+  static constexpr auto hex = [] {
+    std::array<std::int8_t, 256> t{};
+    t.fill(-1);
+    for (int c = '0'; c <= '9'; ++c) t[static_cast<std::size_t>(c)] = static_cast<std::int8_t>(c - '0');
+    for (int c = 'a'; c <= 'f'; ++c) t[static_cast<std::size_t>(c)] = static_cast<std::int8_t>(c - 'a' + 10);
+    return t;
+  }();
+  static constexpr std::uint8_t at[16] = {0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34};
+  if (s.size() != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-') return std::nullopt;
+  event_id id;
+  int bad = 0;
+  for (std::size_t i = 0; i < 16; ++i) {
+    const int hi = hex[static_cast<unsigned char>(s[at[i]])];
+    const int lo = hex[static_cast<unsigned char>(s[at[i] + 1u])];
+    bad |= hi | lo;  // negative when either is not a lowercase hex digit
+    id.bytes[i] = static_cast<std::uint8_t>((hi << 4) | (lo & 15));
   }
-  return event_id::parse(s);
+  if (bad < 0) return std::nullopt;
+  return id;
 }
+
+// Forsendelser by id: open addressing with the ids inline (one cache miss
+// per lookup, no node per entry), linear probing, at most half full.
+class id_table {
+ public:
+  static constexpr std::uint32_t none = std::numeric_limits<std::uint32_t>::max();
+
+  std::uint32_t find(const event_id& id) const noexcept {
+    if (slots_.empty()) return none;
+    for (std::size_t i = home(id);; i = (i + 1) & mask_) {
+      const auto& s = slots_[i];
+      if (s.idx == none) return none;
+      if (s.id == id) return s.idx;
+    }
+  }
+  bool contains(const event_id& id) const noexcept { return find(id) != none; }
+  // `id` must not be present.
+  void insert(const event_id& id, std::uint32_t idx) {
+    if ((size_ + 1) * 2 > slots_.size()) grow();
+    place(id, idx);
+    ++size_;
+  }
+
+ private:
+  struct slot {
+    event_id id;
+    std::uint32_t idx = none;
+  };
+  std::size_t home(const event_id& id) const noexcept { return codec::event_id_hash{}(id) & mask_; }
+  void place(const event_id& id, std::uint32_t idx) noexcept {
+    std::size_t i = home(id);
+    while (slots_[i].idx != none) i = (i + 1) & mask_;
+    slots_[i] = slot{id, idx};
+  }
+  void grow() {
+    std::vector<slot> old = std::move(slots_);
+    slots_.assign(std::max<std::size_t>(1024, old.size() * 2), slot{});
+    mask_ = slots_.size() - 1;
+    for (const auto& s : old) {
+      if (s.idx != none) place(s.id, s.idx);
+    }
+  }
+  std::vector<slot> slots_;
+  std::size_t mask_ = 0;
+  std::size_t size_ = 0;
+};
+
+// Items in fixed chunks: growing never moves one (no copying of the whole
+// state at each doubling, and references stay valid).
+template <class T>
+class chunked {
+ public:
+  static constexpr std::size_t chunk = 4096;
+  T& operator[](std::size_t i) noexcept { return chunks_[i / chunk][i % chunk]; }
+  const T& operator[](std::size_t i) const noexcept { return chunks_[i / chunk][i % chunk]; }
+  std::size_t size() const noexcept { return size_; }
+  T& emplace_back() {
+    if (size_ % chunk == 0 && size_ / chunk == chunks_.size()) {
+      chunks_.push_back(std::make_unique<T[]>(chunk));
+    }
+    return (*this)[size_++];
+  }
+  void push_back(T&& v) { emplace_back() = std::move(v); }
+
+ private:
+  std::vector<std::unique_ptr<T[]>> chunks_;
+  std::size_t size_ = 0;
+};
 
 // ---- little-endian encoding -------------------------------------------------
 
@@ -340,8 +428,8 @@ bool is_legal_transition(dispatch_status from, dispatch_status to) noexcept {
 struct dispatch_projection::state {
   dispatch_config config;
 
-  std::vector<forsendelse> items;
-  std::unordered_map<event_id, std::uint32_t, codec::event_id_hash> by_id;
+  chunked<forsendelse> items;
+  id_table by_id;
   std::map<position, anomaly> orphans;
 
   // Derived (rebuilt by load/finish_load, never records).
@@ -426,7 +514,7 @@ struct dispatch_projection::state {
   // Adds item `idx` (complete, as applied or loaded) to every derived view.
   void index(std::uint32_t idx) {
     auto& f = items[idx];
-    by_id.emplace(f.id, idx);
+    by_id.insert(f.id, idx);
     if (f.avsender >= counts.size()) counts.resize(f.avsender + 1);
     ++counts[f.avsender][static_cast<std::size_t>(f.status)];
     if (f.print) add_print(f.konteringskode, *f.print);
@@ -438,7 +526,7 @@ struct dispatch_projection::state {
       key += f.digital_value;
       by_mottaker[std::move(key)].push_back(idx);
     }
-    pending.push_back({f.history.front().time, f.history.front().at, idx});
+    pending.push_back({f.history.front().time, f.history.front().at(), idx});
   }
 
   void add_print(std::uint32_t kontering, const print_receipt& p) {
@@ -459,11 +547,12 @@ struct dispatch_projection::state {
     f.status = to;
     auto& h = f.history.emplace_back();
     h.time = e.time;
-    h.at = e.at;
+    h.partition = e.at.partition;
+    h.offset = e.at.offset;
     h.status = to;
     if (detalj) {
       h.has_detalj = true;
-      h.detalj.assign(*detalj);
+      f.detaljer.emplace_back(*detalj);
     }
     if (to == dispatch_status::varslet) enter_varslet(idx);
     mark(idx);
@@ -519,9 +608,9 @@ void dispatch_projection::state::apply(const event_view& e) {
                           e.stream.starts_with(stream_prefix) &&
                           e.stream.substr(stream_prefix.size()) == *id_text;
   if (k == kind::unknown) {
-    const auto it = own_stream ? by_id.find(*id) : by_id.end();
-    if (it != by_id.end()) {
-      add_anomaly(it->second, e, "unknown event type");
+    const auto idx = own_stream ? by_id.find(*id) : id_table::none;
+    if (idx != id_table::none) {
+      add_anomaly(idx, e, "unknown event type");
     } else {
       add_orphan(e, "unknown event type", id_text.value_or(std::string_view{}));
     }
@@ -531,16 +620,16 @@ void dispatch_projection::state::apply(const event_view& e) {
   if (!id) return add_orphan(e, "forsendelseId must be a UUID in lowercase", *id_text);
   if (!own_stream) return add_orphan(e, "stream must be forsendelse-<forsendelseId>", *id_text);
 
-  const auto it = by_id.find(*id);
+  const auto idx = by_id.find(*id);
   if (k == kind::mottatt) {
-    if (it != by_id.end()) return add_anomaly(it->second, e, "duplicate ForsendelseMottatt");
+    if (idx != id_table::none) return add_anomaly(idx, e, "duplicate ForsendelseMottatt");
     return mottatt(e, m, *id, *id_text);
   }
-  if (it == by_id.end()) {
+  if (idx == id_table::none) {
     return add_orphan(e, "no ForsendelseMottatt for this forsendelse before it", *id_text);
   }
-  if (k == kind::status) return status_endret(e, m, it->second);
-  print_kvittering(e, m, it->second);
+  if (k == kind::status) return status_endret(e, m, idx);
+  print_kvittering(e, m, idx);
 }
 
 void dispatch_projection::state::mottatt(const event_view& e, const flexbuffers::Map& m,
@@ -611,10 +700,11 @@ void dispatch_projection::state::mottatt(const event_view& e, const flexbuffers:
   f.kun_digital = kun_digital;
   f.tittel.assign(*tittel);
   f.navn.assign(*navn);
-  f.history.reserve(4);
+  f.history.reserve(5);  // MOTTATT, AKSEPTERT, VARSLET, SENDT_PRINT, PRINTET
   auto& h = f.history.emplace_back();
   h.time = e.time;
-  h.at = e.at;
+  h.partition = e.at.partition;
+  h.offset = e.at.offset;
   index(idx);
   mark(idx);
 }
@@ -677,13 +767,14 @@ void dispatch_projection::state::encode(const forsendelse& f, std::string& out) 
   w.u8(f.brevtype);
   w.u8(static_cast<std::uint8_t>(f.status));
   w.u32(static_cast<std::uint32_t>(f.history.size()));
+  std::size_t detalj = 0;
   for (const auto& h : f.history) {
     w.u8(static_cast<std::uint8_t>(h.status));
     w.i64(h.time);
-    w.u32(h.at.partition);
-    w.u64(h.at.offset);
+    w.u32(h.partition);
+    w.u64(h.offset);
     w.u8(h.has_detalj ? 1 : 0);
-    if (h.has_detalj) w.str(h.detalj);
+    if (h.has_detalj) w.str(f.detaljer[detalj++]);
   }
   w.u32(static_cast<std::uint32_t>(f.anomalies.size()));
   for (const auto& a : f.anomalies) {
@@ -742,12 +833,12 @@ bool dispatch_projection::state::decode(std::string_view key, std::string_view v
     if (s >= dispatch_status_count) return false;
     h.status = static_cast<dispatch_status>(s);
     h.time = r.i64();
-    h.at.partition = r.u32();
-    h.at.offset = r.u64();
+    h.partition = r.u32();
+    h.offset = r.u64();
     const std::uint8_t has = r.u8();
     if (has > 1) return false;
     h.has_detalj = has == 1;
-    if (h.has_detalj) h.detalj.assign(r.str());
+    if (h.has_detalj) f.detaljer.emplace_back(r.str());
   }
   const std::uint32_t n_anomalies = r.u32();
   if (n_anomalies > value.size() / 20) return false;
@@ -848,11 +939,11 @@ result<std::string, query_error> dispatch_projection::state::get(const query_par
   if (!text) return unexpected{bad("id", "is required")};
   const auto id = event_id::parse(*text);
   if (!id) return unexpected{bad("id", "must be a UUID")};
-  const auto it = by_id.find(*id);
-  if (it == by_id.end()) {
+  const auto idx = by_id.find(*id);
+  if (idx == id_table::none) {
     return unexpected{query_error{query_errc::not_found, "no forsendelse " + id->to_string()}};
   }
-  const auto& f = items[it->second];
+  const auto& f = items[idx];
   json_writer w;
   w.begin_object();
   w.field("id", std::string_view(f.id.to_string()));
@@ -886,13 +977,14 @@ result<std::string, query_error> dispatch_projection::state::get(const query_par
   }
   write_time(w, "mottatt", f.history.front().time);
   w.key("history").begin_array();
+  std::size_t detalj = 0;
   for (const auto& h : f.history) {
     w.begin_object();
     w.field("status", to_string(h.status));
     write_time(w, "time", h.time);
-    w.field("partition", h.at.partition);
-    w.field("offset", h.at.offset);
-    if (h.has_detalj) w.field("detalj", std::string_view(h.detalj));
+    w.field("partition", h.partition);
+    w.field("offset", h.offset);
+    if (h.has_detalj) w.field("detalj", std::string_view(f.detaljer[detalj++]));
     w.end_object();
   }
   w.end_array();
@@ -981,7 +1073,9 @@ result<std::string, query_error> dispatch_projection::state::search(const query_
   const std::vector<time_key>* order = &sorted;
   if (by_recipient) {
     own.reserve(by_recipient->size());
-    for (const auto idx : *by_recipient) own.push_back({items[idx].history.front().time, items[idx].history.front().at, idx});
+    for (const auto idx : *by_recipient) {
+      own.push_back({items[idx].history.front().time, items[idx].history.front().at(), idx});
+    }
     std::sort(own.begin(), own.end(), older);
     order = &own;
   } else {

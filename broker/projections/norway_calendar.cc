@@ -1,6 +1,7 @@
 #include "broker/projections/norway_calendar.h"
 
 #include <algorithm>
+#include <array>
 #include <limits>
 
 #include "codec/civil.h"
@@ -31,6 +32,38 @@ std::int64_t midnight_offset(std::int64_t days) noexcept {
 std::int64_t midnight_of_days(std::int64_t days) noexcept {
   return days * micros_per_day - midnight_offset(days);
 }
+
+unsigned weekday_of(std::int64_t days) noexcept {
+  return static_cast<unsigned>(((days % 7) + 7 + 3) % 7);  // 1970-01-01 was a Thursday
+}
+
+// One year's rules as day numbers, so that due_at's walk over days needs
+// no date conversion per day.
+struct year_rules {
+  std::int32_t year = 0;
+  std::int64_t next = 0;                      // 1 January of the next year
+  std::int64_t summer_start = 0, summer_end = 0;
+  std::array<std::int64_t, 12> holidays{};
+
+  explicit year_rules(std::int32_t y) noexcept : year(y) {
+    auto day = [y](unsigned m, unsigned d) { return codec::days_from_civil(y, m, d); };
+    next = codec::days_from_civil(y + 1, 1, 1);
+    summer_start = days_from_civil(summer_time_start(y));
+    summer_end = days_from_civil(summer_time_end(y));
+    const std::int64_t e = days_from_civil(easter_sunday(y));
+    holidays = {day(1, 1), e - 3, e - 2, e, e + 1, e + 39, e + 49, e + 50,
+                day(5, 1), day(5, 17), day(12, 25), day(12, 26)};
+  }
+  bool working(std::int64_t d) const noexcept {
+    if (weekday_of(d) >= 5) return false;
+    return std::find(holidays.begin(), holidays.end(), d) == holidays.end();
+  }
+  // The UTC instant of local midnight starting day `d` (d <= next).
+  std::int64_t midnight(std::int64_t d) const noexcept {
+    const bool summer = d > summer_start && d <= summer_end;  // 1 January never is
+    return d * micros_per_day - (summer ? 2 : 1) * micros_per_hour;
+  }
+};
 
 }  // namespace
 
@@ -97,12 +130,14 @@ std::int64_t due_at(std::int64_t from, std::int64_t hours) noexcept {
   from = std::clamp(from, lowest, highest);
   std::int64_t remaining = std::min<std::int64_t>(hours, 1'000'000) * micros_per_hour;
   std::int64_t day = days_from_civil(local_date(from));
-  std::int64_t start = midnight_of_days(day);
+  year_rules rules(civil_from_days(day).year);
+  std::int64_t start = rules.midnight(day);
   // Each step is one local day; a year has at least 240 working days, so
   // the loop ends after about 1.5 days per 24 h asked for.
   for (;;) {
-    const std::int64_t end = midnight_of_days(day + 1);
-    if (is_working_day(civil_from_days(day))) {
+    if (day >= rules.next) rules = year_rules(rules.year + 1);
+    const std::int64_t end = rules.midnight(day + 1);
+    if (rules.working(day)) {
       const std::int64_t begin = std::max(start, from);
       if (end - begin >= remaining) return begin + remaining;
       remaining -= end - begin;
