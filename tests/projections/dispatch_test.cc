@@ -840,7 +840,7 @@ TEST_CASE("json_writer: escapes and nesting", "[projections][json]") {
 
 // Not run by ctest (hidden): `muninn_projections_tests "[.bench]"`.
 TEST_CASE("dispatch: apply cost per event", "[.bench][dispatch]") {
-  constexpr int n = 200'000;  // forsendelser, five events each
+  constexpr int n = 200'000;  // forsendelser, five events each (the first 100: one)
   std::vector<std::vector<std::uint8_t>> bufs;
   std::vector<ev> meta;
   bufs.reserve(n * 5);
@@ -876,6 +876,7 @@ TEST_CASE("dispatch: apply cost per event", "[.bench][dispatch]") {
       });
       b.String("tittel", "Vedtak om byggesak 2026/1234");
     });
+    if (i < 100) continue;  // the oldest stay MOTTATT: a search for them scans everything
     for (const char* s : {"AKSEPTERT", "VARSLET", "SENDT_PRINT"}) {
       add(id, "ForsendelseStatusEndret", t + 1000, [&](flexbuffers::Builder& b) {
         b.String("forsendelseId", id);
@@ -933,8 +934,9 @@ TEST_CASE("dispatch: apply cost per event", "[.bench][dispatch]") {
                                << " ns/event");
   CHECK(p.anomaly_count() == 0);
   CHECK(p.size() == static_cast<std::size_t>(n));
+  (void)q(p, "search", {{"limit", "1"}});  // merges the search order once
   const auto q0 = std::chrono::steady_clock::now();
-  (void)q(p, "search", {{"status", "AVVIST"}});
+  CHECK(q(p, "search", {{"status", "MOTTATT"}, {"limit", "1000"}}).find("000000000099") != std::string::npos);
   const auto q1 = std::chrono::steady_clock::now();
   (void)q(p, "search", {{"status", "PRINTET"}, {"limit", "1000"}});
   const auto q2 = std::chrono::steady_clock::now();
@@ -942,6 +944,6 @@ TEST_CASE("dispatch: apply cost per event", "[.bench][dispatch]") {
   const auto q3 = std::chrono::steady_clock::now();
   using ms = std::chrono::duration<double, std::milli>;
   const double scan_ms = ms(q1 - q0).count(), page_ms = ms(q2 - q1).count(), stats_ms = ms(q3 - q2).count();
-  WARN("search full scan (no match, includes the first merge): " << scan_ms << " ms; search page of 1000: "
+  WARN("search scanning all for 100 at the end: " << scan_ms << " ms; search page of 1000: "
                                                                    << page_ms << " ms; stats: " << stats_ms << " ms");
 }
