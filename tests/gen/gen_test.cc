@@ -374,7 +374,7 @@ TEST_CASE("gen: reskontra lines validate, follow their streams and keep every in
   }
 }
 
-TEST_CASE("gen: the same options give byte-identical output; another seed does not",
+TEST_CASE("gen: the same options give byte-identical output and another seed does not",
           "[gen][determinism]") {
   for (const auto d : {gen::domain::dispatch, gen::domain::reskontra}) {
     auto all = [d](std::uint64_t seed) {
@@ -414,7 +414,7 @@ TEST_CASE("gen: all anomalies still validate and keep stream versions", "[gen][a
   run_scenario(opts(gen::domain::reskontra, 5, 5'000, 1.0), validation::schema::reskontra, rm);
 }
 
-TEST_CASE("gen: --start moves the calendar; business time spans the scenario's days", "[gen][calendar]") {
+TEST_CASE("gen: --start moves the calendar and business time spans the scenario days", "[gen][calendar]") {
   auto span = [](gen::domain d, projections::civil_date start) {
     gen::options o = opts(d, 3, 20'000);
     o.start = start;
