@@ -1,8 +1,6 @@
-// The `dispatch-status` projection (domain.md "Dispatch catalog"): every
-// forsendelse's lifecycle from the `forsendelser` topic, its anomalies,
-// print totals and print deadline; records and queries in
-// docs/projections-dispatch.md. Pure and deterministic: state depends only
-// on each partition's events in order, never on how partitions interleave.
+// The `dispatch-status` projection: each forsendelse's lifecycle, anomalies,
+// print totals and print deadline (docs/projections-dispatch.md). State depends
+// only on each partition's order, never on how partitions interleave.
 // Not thread-safe (projection.h): one strand applies, queries and snapshots.
 #pragma once
 
