@@ -201,6 +201,13 @@ std::optional<std::string_view> object::uuid(std::string_view key, need presence
     c_->fail(member(key), "must be a UUID");
     return std::nullopt;
   }
+  // One spelling per id: the stream, and so the partition, is named after
+  // it, and a second spelling would put one entity's events in two
+  // partitions whose interleaving the projection must not depend on.
+  if (std::any_of(s->begin(), s->end(), [](char c) { return c >= 'A' && c <= 'F'; })) {
+    c_->fail(member(key), "must be a UUID in lowercase");
+    return std::nullopt;
+  }
   return s;
 }
 

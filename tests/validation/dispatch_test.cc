@@ -100,11 +100,17 @@ TEST_CASE("dispatch: the stream must be forsendelse-<forsendelseId>", "[validati
   }
 }
 
-TEST_CASE("dispatch: forsendelseId is a required UUID", "[validation][dispatch]") {
+TEST_CASE("dispatch: forsendelseId is a required UUID, in lowercase", "[validation][dispatch]") {
   for (const std::string* line : {&mottatt, &status_endret, &print_kvittering}) {
     refused(D, with(*line, R"("forsendelseId":"3f6c1d2e-8a4b-4c5d-9e6f-0a1b2c3d4e5f")",
                     R"("forsendelseId":"3f6c1d2e")"),
             "data.forsendelseId", "must be a UUID");
+    // The stream is named after the id: one spelling per forsendelse.
+    std::string upper = with(*line, R"("forsendelseId":"3f6c1d2e-8a4b-4c5d-9e6f-0a1b2c3d4e5f")",
+                             R"("forsendelseId":"3F6C1D2E-8A4B-4C5D-9E6F-0A1B2C3D4E5F")");
+    upper = with(upper, R"("stream":"forsendelse-3f6c1d2e-8a4b-4c5d-9e6f-0a1b2c3d4e5f")",
+                 R"("stream":"forsendelse-3F6C1D2E-8A4B-4C5D-9E6F-0A1B2C3D4E5F")");
+    refused(D, upper, "data.forsendelseId", "must be a UUID in lowercase");
     refused(D, with(*line, R"("forsendelseId":"3f6c1d2e-8a4b-4c5d-9e6f-0a1b2c3d4e5f",)", ""),
             "data.forsendelseId", "is required");
   }
