@@ -9,5 +9,9 @@ namespace muninn::bench {
 
 // `muninn-bench storage ...`: the partition log against the raw disk (storage_bench.cc).
 int storage_main(std::span<char*> args);
+// `muninn-bench produce ...` / `consume ...`: muninnd over loopback (broker_bench.cc).
+int produce_main(std::span<char*> args);
+int consume_main(std::span<char*> args);
+
 
 }  // namespace muninn::bench

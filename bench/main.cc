@@ -16,6 +16,8 @@ struct subcommand {
 
 constexpr subcommand subcommands[] = {
     {"storage", muninn::bench::storage_main, "partition log append throughput and latency vs raw disk"},
+    {"produce", muninn::bench::produce_main, "muninnd over loopback: produce throughput and ack latency vs raw disk"},
+    {"consume", muninn::bench::consume_main, "muninnd over loopback: replay from offset 0 by fetch, subscribe, storage"},
 };
 
 void usage() {

@@ -8,7 +8,6 @@
 #include <vector>
 
 namespace muninn::bench::storage_bench {
-namespace {
 
 double median_of(std::vector<double> xs) {
   std::erase_if(xs, [](double x) { return std::isnan(x); });
@@ -18,11 +17,15 @@ double median_of(std::vector<double> xs) {
   return n % 2 ? xs[n / 2] : (xs[n / 2 - 1] + xs[n / 2]) / 2;
 }
 
+namespace {
+
 std::string fmt(const char* f, double x) {
   char buf[64];
   std::snprintf(buf, sizeof buf, f, x);
   return buf;
 }
+
+}  // namespace
 
 void print_table(const std::vector<std::vector<std::string>>& cells, std::size_t left_columns) {
   std::vector<std::size_t> width;
@@ -47,8 +50,6 @@ void print_table(const std::vector<std::vector<std::string>>& cells, std::size_t
     }
   }
 }
-
-}  // namespace
 
 row median_row(const std::vector<row>& runs) {
   row out;

@@ -40,6 +40,13 @@ struct row {
 
 // The per-column median of repeated runs of one measurement.
 row median_row(const std::vector<row>& runs);
+// The median of the non-NaN values; NaN when there are none.
+double median_of(std::vector<double> xs);
+
+// Prints `cells` (the first line is the header, underlined) to stdout with
+// aligned columns: the first `left_columns` left-aligned, the rest right.
+// Shared with the broker benchmark's tables.
+void print_table(const std::vector<std::vector<std::string>>& cells, std::size_t left_columns);
 
 // Fills the p50 / p99 / p999 columns (microseconds) from nanosecond samples.
 void latency_columns(row& r, const latency_histogram& h);
