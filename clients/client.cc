@@ -716,4 +716,31 @@ subscription client::subscribe(std::string_view topic, std::uint32_t partition, 
   return sub;
 }
 
+result<std::string, client_error> client::projection_query(std::string_view projection, std::string_view query,
+                                                           std::span<const query_param> params) {
+  return checked(
+      retrying(*this, [&](std::uint64_t corr) { return encode_projection_query(corr, projection, query, params); }),
+      fb::ResponseBody::ProjectionQueryResponse, [&](const response& r) -> result<std::string, client_error> {
+        const auto* json = r.root->body_as_ProjectionQueryResponse()->json();
+        if (!json) return unexpected{make_error(error_kind::protocol, "projection answer without json")};
+        return json->str();
+      });
+}
+
+result<std::vector<projection_info>, client_error> client::projection_status(std::string_view projection) {
+  return checked(retrying(*this, [&](std::uint64_t corr) { return encode_projection_status(corr, projection); }),
+                 fb::ResponseBody::ProjectionStatusResponse,
+                 [&](const response& r) -> result<std::vector<projection_info>, client_error> {
+                   return projections_from(*r.root->body_as_ProjectionStatusResponse());
+                 });
+}
+
+result<std::vector<projection_info>, client_error> client::projection_rebuild(std::string_view projection) {
+  const auto corr = next_correlation_id();
+  return checked(request(corr, encode_projection_rebuild(corr, projection)), fb::ResponseBody::ProjectionStatusResponse,
+                 [&](const response& r) -> result<std::vector<projection_info>, client_error> {
+                   return projections_from(*r.root->body_as_ProjectionStatusResponse());
+                 });
+}
+
 }  // namespace muninn::client

@@ -152,6 +152,19 @@ class client {
                                                        std::int64_t expected_version,
                                                        ack_mode acks = ack_mode::durable);
 
+  // ---- projections (docs/projections.md) ----------------------------------
+  // The JSON text the projection answered (the bytes HTTP serves); a broker
+  // error `not_found` (unknown projection or entity) or `invalid_argument`
+  // (unknown query, bad parameter) otherwise. Retried like other reads.
+  result<std::string, client_error> projection_query(std::string_view projection, std::string_view query,
+                                                     std::span<const query_param> params = {});
+  // Every projection when `projection` is empty. The broker walks the whole
+  // state for the digest, so this is an operator's call. Retried like reads.
+  result<std::vector<projection_info>, client_error> projection_status(std::string_view projection = {});
+  // Starts a rebuild from offset 0; the status as it starts. Not retried (a
+  // repeat would find the rebuild running: `too_many_requests`).
+  result<std::vector<projection_info>, client_error> projection_rebuild(std::string_view projection);
+
   // Catch-up from `from_offset`, then live. Reconnects after a connection
   // loss and resumes after the last delivered event.
   subscription subscribe(std::string_view topic, std::uint32_t partition, std::uint64_t from_offset,

@@ -135,6 +135,34 @@ frame_bytes encode_fetch_offsets(std::uint64_t corr, std::string_view consumer, 
   return finish(b, corr, fb::RequestBody::FetchOffsetsRequest, fb::CreateFetchOffsetsRequest(b, c, t));
 }
 
+frame_bytes encode_projection_query(std::uint64_t corr, std::string_view projection, std::string_view query,
+                                    std::span<const query_param> params) {
+  std::size_t estimate = 128 + projection.size() + query.size();
+  for (const auto& p : params) estimate += 32 + p.name.size() + p.value.size();
+  builder b(estimate);
+  auto pr = b.CreateString(projection.data(), projection.size());
+  auto q = b.CreateString(query.data(), query.size());
+  std::vector<flatbuffers::Offset<fb::QueryParam>> v;
+  v.reserve(params.size());
+  for (const auto& p : params) v.push_back(fb::CreateQueryParam(b, b.CreateString(p.name), b.CreateString(p.value)));
+  auto vec = params.empty() ? flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::QueryParam>>>{}
+                            : b.CreateVector(v);
+  return finish(b, corr, fb::RequestBody::ProjectionQueryRequest, fb::CreateProjectionQueryRequest(b, pr, q, vec));
+}
+
+frame_bytes encode_projection_status(std::uint64_t corr, std::string_view projection) {
+  builder b(64 + projection.size());
+  auto pr = projection.empty() ? flatbuffers::Offset<flatbuffers::String>{}
+                               : b.CreateString(projection.data(), projection.size());
+  return finish(b, corr, fb::RequestBody::ProjectionStatusRequest, fb::CreateProjectionStatusRequest(b, pr));
+}
+
+frame_bytes encode_projection_rebuild(std::uint64_t corr, std::string_view projection) {
+  builder b(64 + projection.size());
+  auto pr = b.CreateString(projection.data(), projection.size());
+  return finish(b, corr, fb::RequestBody::ProjectionRebuildRequest, fb::CreateProjectionRebuildRequest(b, pr));
+}
+
 aligned_bytes::aligned_bytes(std::span<const std::byte> src) : words_((src.size() + 7) / 8), size_(src.size()) {
   if (!src.empty()) std::memcpy(words_.data(), src.data(), src.size());
 }
@@ -165,6 +193,8 @@ const fb::Error* response_error(const fb::Response& r) noexcept {
     case fb::ResponseBody::ReadStreamResponse: return r.body_as_ReadStreamResponse()->error();
     case fb::ResponseBody::TopicsResponse: return r.body_as_TopicsResponse()->error();
     case fb::ResponseBody::OffsetsResponse: return r.body_as_OffsetsResponse()->error();
+    case fb::ResponseBody::ProjectionQueryResponse: return r.body_as_ProjectionQueryResponse()->error();
+    case fb::ResponseBody::ProjectionStatusResponse: return r.body_as_ProjectionStatusResponse()->error();
     default: return nullptr;
   }
 }
@@ -327,6 +357,74 @@ std::vector<topic_info> topics_from(const fb::TopicsResponse& r) {
       }
     }
     out.push_back(std::move(ti));
+  }
+  return out;
+}
+
+std::uint64_t projection_info::lag() const noexcept {
+  std::uint64_t lag = 0;
+  for (std::size_t i = 0; i < heads.size(); ++i) {
+    const std::uint64_t a = i < applied.size() ? applied[i] : 0;
+    if (heads[i] > a) lag += heads[i] - a;
+  }
+  return lag;
+}
+
+std::uint64_t projection_info::applied_total() const noexcept {
+  std::uint64_t n = 0;
+  for (auto a : applied) n += a;
+  return n;
+}
+
+namespace {
+std::string json_u64s(const std::vector<std::uint64_t>& v) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (i) s += ",";
+    s += std::to_string(v[i]);
+  }
+  return s + "]";
+}
+}  // namespace
+
+std::string projection_info::to_json() const {
+  std::string s = "{\"projection\":" + json_quote(name) + ",\"topic\":" + json_quote(topic) +
+                  ",\"applied\":" + json_u64s(applied) + ",\"heads\":" + json_u64s(heads) +
+                  ",\"checkpoint\":" + json_u64s(checkpoint) + ",\"lag\":" + std::to_string(lag()) +
+                  ",\"digest\":\"" + hex(digest) + "\",\"config\":{";
+  for (std::size_t i = 0; i < config.size(); ++i) {
+    if (i) s += ",";
+    s += json_quote(config[i].name) + ":" + json_quote(config[i].value);
+  }
+  s += "},\"anomalies\":" + std::to_string(anomalies) + ",\"rebuilding\":" + (rebuilding ? "true" : "false") +
+       ",\"rebuild_applied\":" + std::to_string(rebuild_applied) + ",\"error\":";
+  s += error.empty() ? std::string("null") : json_quote(error);
+  return s + "}";
+}
+
+std::vector<projection_info> projections_from(const fb::ProjectionStatusResponse& r) {
+  std::vector<projection_info> out;
+  if (!r.projections()) return out;
+  auto u64s = [](const flatbuffers::Vector<std::uint64_t>* v) {
+    std::vector<std::uint64_t> o;
+    if (v) o.assign(v->begin(), v->end());
+    return o;
+  };
+  for (const auto* p : *r.projections()) {
+    projection_info pi;
+    pi.name = std::string(sv(p->name()));
+    pi.topic = std::string(sv(p->topic()));
+    pi.applied = u64s(p->applied());
+    pi.heads = u64s(p->heads());
+    pi.checkpoint = u64s(p->checkpoint());
+    if (p->digest()) std::memcpy(pi.digest.data(), p->digest()->b()->Data(), pi.digest.size());
+    if (p->config())
+      for (const auto* c : *p->config()) pi.config.push_back({std::string(sv(c->name())), std::string(sv(c->value()))});
+    pi.rebuilding = p->rebuilding();
+    pi.rebuild_applied = p->rebuild_applied();
+    pi.anomalies = p->anomalies();
+    pi.error = std::string(sv(p->error()));
+    out.push_back(std::move(pi));
   }
   return out;
 }

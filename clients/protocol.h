@@ -52,6 +52,18 @@ frame_bytes encode_commit_offsets(std::uint64_t correlation_id, std::string_view
                                   std::span<const partition_offset> offsets);
 frame_bytes encode_fetch_offsets(std::uint64_t correlation_id, std::string_view consumer, std::string_view topic);
 
+// A projection query's parameter, as HTTP's query string would give it.
+struct query_param {
+  std::string name;
+  std::string value;
+  bool operator==(const query_param&) const = default;
+};
+frame_bytes encode_projection_query(std::uint64_t correlation_id, std::string_view projection, std::string_view query,
+                                    std::span<const query_param> params);
+// `projection` empty: every projection the broker runs.
+frame_bytes encode_projection_status(std::uint64_t correlation_id, std::string_view projection);
+frame_bytes encode_projection_rebuild(std::uint64_t correlation_id, std::string_view projection);
+
 // ---- owned, 8-byte aligned bytes that FlatBuffers can read in place ------
 
 class aligned_bytes {
@@ -185,5 +197,32 @@ struct topic_info {
 };
 
 std::vector<topic_info> topics_from(const fb::TopicsResponse& r);
+
+// ---- projections (docs/projections.md) -------------------------------------
+
+// One projection's status as the broker reported it. Vectors are indexed by
+// partition; `digest` is the state digest at exactly `applied`.
+struct projection_info {
+  std::string name;
+  std::string topic;
+  std::vector<std::uint64_t> applied;     // events applied (next offset)
+  std::vector<std::uint64_t> heads;       // durable heads when the status was taken
+  std::vector<std::uint64_t> checkpoint;  // what the broker's store holds
+  codec::hash256 digest{};
+  std::vector<query_param> config;        // in the broker's order (by key)
+  bool rebuilding = false;
+  std::uint64_t rebuild_applied = 0;
+  std::uint64_t anomalies = 0;
+  std::string error;                      // why the projection is stopped; empty while it runs
+
+  // Sum over partitions of head - applied (0 where applied is ahead).
+  std::uint64_t lag() const noexcept;
+  std::uint64_t applied_total() const noexcept;
+  // One JSON object (for the tool's --json): every field above plus lag,
+  // the digest in hex and the config as an object.
+  std::string to_json() const;
+};
+
+std::vector<projection_info> projections_from(const fb::ProjectionStatusResponse& r);
 
 }  // namespace muninn::client
