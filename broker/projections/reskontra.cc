@@ -1,0 +1,1229 @@
+// The reskontra projection's apply(): one handler per event type of
+// domain.md's two tables. A handler reads and checks everything first,
+// stages its postings, and only then changes state, so an event is all or
+// nothing; any refusal becomes an anomaly.
+#include "broker/projections/reskontra.h"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <stdexcept>
+
+#include "broker/projections/calendar.h"
+#include "broker/projections/identifiers.h"
+#include "broker/projections/reskontra_state.h"
+
+namespace muninn::projections {
+namespace reskontra_detail {
+
+std::optional<currency_code> pack_currency(std::string_view s) noexcept {
+  if (s.size() != 3) return std::nullopt;
+  currency_code c = 0;
+  for (const char ch : s) {
+    if (ch < 'A' || ch > 'Z') return std::nullopt;
+    c = static_cast<currency_code>((c << 5) | static_cast<currency_code>(ch - 'A' + 1));
+  }
+  return c;
+}
+
+std::string unpack_currency(currency_code c) {
+  std::string s(3, '?');
+  for (int i = 2; i >= 0; --i) {
+    const unsigned v = c & 31u;
+    s[static_cast<std::size_t>(i)] = v >= 1 && v <= 26 ? static_cast<char>('A' + v - 1) : '?';
+    c = static_cast<currency_code>(c >> 5);
+  }
+  return s;
+}
+
+std::optional<account_code> pack_account(std::string_view s) noexcept {
+  if (s.empty() || s.size() > 8) return std::nullopt;
+  account_code v = 0;
+  for (const char ch : s) {
+    if (ch < '0' || ch > '9') return std::nullopt;
+    v = v * 10 + static_cast<account_code>(ch - '0');
+  }
+  return static_cast<account_code>(s.size()) << 27 | v;
+}
+
+item_state state_at(const receivable& r, day_number d) noexcept {
+  if (r.remaining == 0) return item_state::paid;
+  if (r.in_collection) return item_state::in_collection;
+  if (r.active_plans > 0) return item_state::in_plan;
+  if (r.deferrals > 0 && d < r.new_due_date) return item_state::deferred;
+  return item_state::open;
+}
+
+std::string_view to_string(item_state s) noexcept {
+  switch (s) {
+    case item_state::paid: return "paid";
+    case item_state::in_collection: return "in_collection";
+    case item_state::in_plan: return "in_plan";
+    case item_state::deferred: return "deferred";
+    case item_state::open: return "open";
+  }
+  return "open";
+}
+
+state::state(reskontra_config c) : config(std::move(c)) {
+  auto ref = [](const std::string& a) { return account_ref{*pack_account(a), a}; };
+  receivables_acct = ref(config.receivables);
+  overpayments_acct = ref(config.overpayments);
+  unidentified_acct = ref(config.unidentified);
+  bank_in_acct = ref(config.bank_in);
+  bank_out_acct = ref(config.bank_out);
+  payables_acct = ref(config.payables);
+  losses_acct = ref(config.losses);
+  output_vat_acct = ref(config.output_vat);
+  input_vat_acct = ref(config.input_vat);
+  fee_income_acct = ref(config.fee_income);
+  receivables.reserve(1024);
+  payments.reserve(1024);
+  allocations.reserve(1024);
+  parties.reserve(1024);
+  ledger.reserve(64);
+  postings.reserve(16);
+}
+
+namespace {
+std::uint64_t ledger_key(account_code a, currency_code c) noexcept {
+  return static_cast<std::uint64_t>(a) << 16 | c;
+}
+}  // namespace
+
+void state::debit(std::string_view account, account_code code, currency_code c, money m) {
+  if (m != 0) postings.push_back({ledger_key(code, c), account, c, m, 0});
+}
+void state::credit(std::string_view account, account_code code, currency_code c, money m) {
+  if (m != 0) postings.push_back({ledger_key(code, c), account, c, 0, m});
+}
+void state::debit(const account_ref& a, currency_code c, money m) { debit(a.name, a.code, c, m); }
+void state::credit(const account_ref& a, currency_code c, money m) { credit(a.name, a.code, c, m); }
+
+bool state::postings_fit() {
+  bool ok = true;
+  for (const auto& p : postings) {
+    if (p.debit == 0) continue;
+    auto& t = totals[p.currency];
+    if (__builtin_add_overflow(t.pending, p.debit, &t.pending)) ok = false;
+  }
+  for (const auto& p : postings) {
+    auto& t = totals[p.currency];
+    money sum;
+    if (__builtin_add_overflow(t.debit, t.pending, &sum)) ok = false;
+  }
+  if (!ok) drop_postings();
+  return ok;
+}
+
+void state::commit_postings() {
+  for (const auto& p : postings) {
+    auto& t = totals[p.currency];
+    t.debit += t.pending;
+    t.pending = 0;
+    auto [it, fresh] = ledger.try_emplace(p.ledger_key);
+    auto& e = it->second;
+    if (fresh) {
+      e.account.assign(p.account);
+      e.currency = p.currency;
+    }
+    e.debit += p.debit;
+    e.credit += p.credit;
+    touch(&e, dirty_ledger);
+  }
+  postings.clear();
+}
+
+void state::drop_postings() {
+  for (const auto& p : postings) totals[p.currency].pending = 0;
+  postings.clear();
+}
+
+party_state& state::party(std::string_view key) {
+  auto it = parties.find(key);
+  if (it == parties.end()) {
+    it = parties.try_emplace(std::string(key)).first;
+    it->second.key = &it->first;
+  }
+  return it->second;
+}
+
+money state::credit_of(const party_state& p, currency_code c) const {
+  for (const auto& cb : p.credits) {
+    if (cb.currency == c) return cb.balance;
+  }
+  return 0;
+}
+
+void state::add_credit(party_state& p, currency_code c, money delta) {
+  auto it = std::lower_bound(p.credits.begin(), p.credits.end(), c,
+                             [](const credit_balance& a, currency_code b) { return a.currency < b; });
+  if (it == p.credits.end() || it->currency != c) it = p.credits.insert(it, credit_balance{c, 0});
+  it->balance += delta;
+  touch(&p, dirty_parties);
+}
+
+void state::rebuild_derived() {
+  totals.clear();
+  for (auto& [k, e] : ledger) totals[e.currency].debit += e.debit;
+  for (auto& [k, p] : parties) {
+    p.receivables.clear();
+    p.payables.clear();
+  }
+  for (auto& [k, r] : receivables) {
+    r.active_plans = 0;
+    if (r.party) r.party->receivables.push_back(&r);
+  }
+  for (auto& [k, p] : payables) {
+    if (p.party) p.party->payables.push_back(&p);
+  }
+  for (auto& [k, pl] : plans) {
+    pl.items.clear();
+    for (const auto& id : pl.invoice_ids) {
+      const auto it = receivables.find(id);
+      if (it == receivables.end()) continue;
+      pl.items.push_back(&it->second);
+      if (pl.status == plan_status::active) ++it->second.active_plans;
+    }
+  }
+  for (auto& [k, a] : allocations) {
+    const auto pit = payments.find(a.payment_id);
+    a.pay = pit == payments.end() ? nullptr : &pit->second;
+    for (auto& l : a.lines) {
+      const auto it = receivables.find(l.invoice_id);
+      l.item = it == receivables.end() ? nullptr : &it->second;
+    }
+  }
+  for (auto& [k, o] : orders) {
+    for (auto& l : o.lines) {
+      const auto it = payables.find(l.invoice_id);
+      l.item = it == payables.end() ? nullptr : &it->second;
+    }
+  }
+}
+
+namespace {
+
+using outcome = result<void, std::string>;
+
+unexpected<std::string> refuse(std::string reason) { return unexpected{std::move(reason)}; }
+
+std::string quote_text(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  out.push_back('\'');
+  out.append(s);
+  out.push_back('\'');
+  return out;
+}
+
+bool is_id_char(char c) noexcept {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == ':' || c == '@' || c == '-';
+}
+
+// Typed reads of one data map; the first fault wins and names the field.
+// After a fault every read returns a default, so a handler reads all its
+// fields and checks failed() once.
+class field_reader {
+ public:
+  field_reader(flexbuffers::Map m, const char* list = nullptr, std::size_t index = 0)
+      : m_(m), list_(list), index_(index) {}
+
+  bool failed() const noexcept { return !fault_.empty(); }
+  std::string take_fault() { return std::move(fault_); }
+
+  void fail(const char* key, std::string_view rule) {
+    if (failed()) return;
+    fault_ = "field '";
+    if (list_ != nullptr) {
+      fault_ += list_;
+      fault_ += '[';
+      fault_ += std::to_string(index_);
+      fault_ += "].";
+    }
+    fault_ += key;
+    fault_ += "': ";
+    fault_ += rule;
+  }
+
+  std::string_view id(const char* key) {
+    const auto s = string(key, true);
+    if (failed()) return {};
+    if (s.size() > 100 || !std::all_of(s.begin(), s.end(), is_id_char)) {
+      fail(key, "must be an id of 1-100 characters of A-Z a-z 0-9 . _ : @ -");
+    }
+    return s;
+  }
+
+  std::string_view text(const char* key) { return string(key, true); }
+
+  // Absent or null: nullopt. Present but not a string: a fault.
+  std::optional<std::string_view> optional_text(const char* key) {
+    if (failed()) return std::nullopt;
+    const auto r = m_[key];
+    if (r.IsNull()) return std::nullopt;
+    return string(key, false);
+  }
+
+  std::int64_t integer(const char* key, std::int64_t min) {
+    if (failed()) return 0;
+    const auto v = get_int(m_, key);
+    if (!v) {
+      fail(key, m_[key].IsNull() ? "is required" : "must be an integer");
+      return 0;
+    }
+    if (*v < min) {
+      fail(key, "must be >= " + std::to_string(min));
+      return 0;
+    }
+    return *v;
+  }
+
+  day_number date(const char* key) {
+    const auto s = string(key, true);
+    if (failed()) return 0;
+    const auto d = parse_iso_date(s);
+    if (!d) {
+      fail(key, "must be a date YYYY-MM-DD");
+      return 0;
+    }
+    return static_cast<day_number>(days_from_civil(*d));
+  }
+
+  currency_code currency(const char* key) {
+    const auto s = string(key, true);
+    if (failed()) return 0;
+    const auto c = pack_currency(s);
+    if (!c) {
+      fail(key, "must be an ISO 4217 currency code (3 uppercase letters)");
+      return 0;
+    }
+    return *c;
+  }
+
+  std::string_view account(const char* key, account_code& code) {
+    const auto s = string(key, true);
+    if (failed()) return {};
+    const auto c = pack_account(s);
+    if (!c || s.size() < 4) {
+      fail(key, "must be an account number: a string of 4-8 digits");
+      return {};
+    }
+    code = *c;
+    return s;
+  }
+
+  // The party as "TYPE:normalised" into `out` (reference: the event's date).
+  void party(const char* key, const civil_date& reference, std::string& out) {
+    if (failed()) return;
+    const auto p = get_map(m_, key);
+    if (!p) {
+      fail(key, m_[key].IsNull() ? "is required" : "must be an object {type, value}");
+      return;
+    }
+    const auto type = get_string(*p, "type");
+    const auto value = get_string(*p, "value");
+    const auto kind = type ? parse_id_kind(*type) : std::nullopt;
+    if (!kind || !value) {
+      fail(key, "must be {type: SE_PNR|SE_ORGNR|NO_FNR|NO_ORGNR, value}");
+      return;
+    }
+    auto norm = normalise_identifier(*kind, *value, reference);
+    if (!norm) {
+      fail(key, "is not a valid " + std::string(*type));
+      return;
+    }
+    out.assign(*type);
+    out.push_back(':');
+    out.append(*norm);
+  }
+
+  // A non-empty array.
+  std::optional<flexbuffers::Vector> list(const char* key) {
+    if (failed()) return std::nullopt;
+    const auto v = get_vector(m_, key);
+    if (!v) {
+      fail(key, m_[key].IsNull() ? "is required" : "must be an array");
+      return std::nullopt;
+    }
+    if (v->size() == 0) {
+      fail(key, "must not be empty");
+      return std::nullopt;
+    }
+    return v;
+  }
+
+ private:
+  std::string_view string(const char* key, bool required) {
+    if (failed()) return {};
+    const auto r = m_[key];
+    if (r.IsNull()) {
+      fail(key, "is required");
+      return {};
+    }
+    const auto s = get_string(m_, key);
+    if (!s) {
+      fail(key, "must be a string");
+      return {};
+    }
+    if (required && s->empty()) fail(key, "must not be empty");
+    return *s;
+  }
+
+  flexbuffers::Map m_;
+  const char* list_;
+  std::size_t index_;
+  std::string fault_;
+};
+
+// The element `i` of a list of objects, or a fault on `f`.
+std::optional<flexbuffers::Map> element_map(field_reader& f, const char* list,
+                                            const flexbuffers::Vector& v, std::size_t i) {
+  const auto r = v[i];
+  if (!r.IsMap()) {
+    f.fail(list, "element " + std::to_string(i) + " must be an object");
+    return std::nullopt;
+  }
+  return r.AsMap();
+}
+
+struct context {
+  state& s;
+  const event_view& e;
+  field_reader& f;
+  day_number date;  // the event's UTC business date
+  civil_date civil;
+};
+
+std::string overflow_reason() { return "amounts overflow the ledger's 64-bit totals"; }
+
+bool is_control(const state& s, account_code c) {
+  return c == s.receivables_acct.code || c == s.overpayments_acct.code ||
+         c == s.unidentified_acct.code || c == s.payables_acct.code;
+}
+
+std::string control_accounts(const state& s) {
+  return std::string(s.config.receivables) + ", " + s.config.overpayments + ", " +
+         s.config.unidentified + ", " + s.config.payables;
+}
+
+template <class Map>
+auto* find(Map& m, std::string_view id) {
+  const auto it = m.find(id);
+  return it == m.end() ? nullptr : &it->second;
+}
+
+std::string currency_mismatch(std::string_view what, currency_code want, currency_code got) {
+  return "currency mismatch: " + std::string(what) + " is in " + unpack_currency(want) + ", not " +
+         unpack_currency(got);
+}
+
+// Invariant 1, with the amounts in the message.
+std::string exceeds_remaining(std::string_view what, std::string_view id, money amount,
+                              money remaining) {
+  return std::string(what) + " " + std::to_string(amount) + " exceeds the remaining " +
+         std::to_string(remaining) + " of invoice " + quote_text(id);
+}
+
+// ---- receivables ------------------------------------------------------------
+
+outcome customer_invoice_issued(context& c) {
+  auto& s = c.s;
+  auto& f = c.f;
+  const auto id = f.id("invoiceId");
+  f.party("party", c.civil, s.key_scratch);
+  const auto invoice_no = f.text("invoiceNo");
+  const auto ocr = f.optional_text("ocrRef");
+  const auto issue = f.date("issueDate");
+  const auto due = f.date("dueDate");
+  const auto cur = f.currency("currency");
+  const auto amount = f.integer("amountMinor", 1);
+  const auto vat = f.integer("vatMinor", 0);
+  account_code acct_code = 0;
+  const auto acct = f.account("revenueAccount", acct_code);
+  if (f.failed()) return refuse(f.take_fault());
+  if (vat > amount) return refuse("field 'vatMinor': must be <= amountMinor");
+  if (is_control(s, acct_code)) {
+    return refuse("field 'revenueAccount': must not be a control account (" + control_accounts(s) + ")");
+  }
+  if (s.receivables.contains(id)) return refuse("invoice " + quote_text(id) + " already exists");
+  s.debit(s.receivables_acct, cur, amount);
+  s.credit(acct, acct_code, cur, amount - vat);
+  s.credit(s.output_vat_acct, cur, vat);
+  if (!s.postings_fit()) return refuse(overflow_reason());
+
+  auto& p = s.party(s.key_scratch);
+  const auto it = s.receivables.try_emplace(std::string(id)).first;
+  auto& r = it->second;
+  r.id = &it->first;
+  r.party = &p;
+  r.invoice_no.assign(invoice_no);
+  r.has_ocr = ocr.has_value();
+  if (ocr) r.ocr_ref.assign(*ocr);
+  r.issue_date = issue;
+  r.due_date = due;
+  r.currency = cur;
+  r.amount = amount;
+  r.vat = vat;
+  r.remaining = amount;
+  r.revenue_account.assign(acct);
+  r.revenue_code = acct_code;
+  p.receivables.push_back(&r);
+  state::touch(&r, s.dirty_receivables);
+  s.commit_postings();
+  return {};
+}
+
+outcome credit_note_issued(context& c) {
+  auto& s = c.s;
+  auto& f = c.f;
+  const auto note_id = f.id("creditNoteId");
+  const auto id = f.id("invoiceId");
+  const auto amount = f.integer("amountMinor", 1);
+  const auto reason = f.text("reason");
+  if (f.failed()) return refuse(f.take_fault());
+  s.key_scratch.assign("cn/").append(note_id);
+  if (s.others.contains(s.key_scratch)) return refuse("credit note " + quote_text(note_id) + " already exists");
+  auto* r = find(s.receivables, id);
+  if (!r) return refuse("invoice " + quote_text(id) + " does not exist");
+  if (amount > r->remaining) return refuse(exceeds_remaining("credit", id, amount, r->remaining));
+  s.debit(r->revenue_account, r->revenue_code, r->currency, amount);
+  s.credit(s.receivables_acct, r->currency, amount);
+  if (!s.postings_fit()) return refuse(overflow_reason());
+
+  const auto it = s.others.try_emplace(s.key_scratch).first;
+  auto& o = it->second;
+  o.key = &it->first;
+  o.ref.assign(id);
+  o.text.assign(reason);
+  o.currency = r->currency;
+  o.amount = amount;
+  state::touch(&o, s.dirty_others);
+  r->remaining -= amount;
+  state::touch(r, s.dirty_receivables);
+  s.commit_postings();
+  return {};
+}
+
+outcome reminder_sent(context& c) {
+  auto& s = c.s;
+  auto& f = c.f;
+  const auto id = f.id("invoiceId");
+  const auto level = f.integer("level", 1);
+  const auto fee = f.integer("feeMinor", 0);
+  if (f.failed()) return refuse(f.take_fault());
+  auto* r = find(s.receivables, id);
+  if (!r) return refuse("invoice " + quote_text(id) + " does not exist");
+  switch (state_at(*r, c.date)) {
+    case item_state::paid: return refuse("no reminder on invoice " + quote_text(id) + ": it is paid");
+    case item_state::in_collection:
+      return refuse("no reminder on invoice " + quote_text(id) + ": it is in collection");
+    case item_state::in_plan:
+      return refuse("no reminder on invoice " + quote_text(id) + ": it is in an active payment plan");
+    case item_state::deferred:
+      return refuse("no reminder on invoice " + quote_text(id) + ": it is deferred until " +
+                    to_iso_string(civil_from_days(r->new_due_date)));
+    case item_state::open: break;
+  }
+  money remaining;
+  if (__builtin_add_overflow(r->remaining, fee, &remaining)) return refuse(overflow_reason());
+  s.debit(s.receivables_acct, r->currency, fee);
+  s.credit(s.fee_income_acct, r->currency, fee);
+  if (!s.postings_fit()) return refuse(overflow_reason());
+  r->remaining = remaining;
+  ++r->reminders;
+  r->last_reminder_level = level;
+  state::touch(r, s.dirty_receivables);
+  s.commit_postings();
+  return {};
+}
+
+std::optional<payment_source> parse_source(std::string_view s) {
+  if (s == "BGMAX") return payment_source::bgmax;
+  if (s == "CAMT054") return payment_source::camt054;
+  if (s == "MANUAL") return payment_source::manual;
+  if (s == "AUTOGIRO") return payment_source::autogiro;
+  return std::nullopt;
+}
+
+outcome payment_received(context& c) {
+  auto& s = c.s;
+  auto& f = c.f;
+  const auto id = f.id("paymentId");
+  const auto source_text = f.text("source");
+  const auto source_ref = f.text("sourceRef");
+  const auto ocr = f.optional_text("ocrRef");
+  const auto payer = f.optional_text("payerName");
+  const auto amount = f.integer("amountMinor", 1);
+  const auto cur = f.currency("currency");
+  const auto booking = f.date("bookingDate");
+  if (f.failed()) return refuse(f.take_fault());
+  const auto source = parse_source(source_text);
+  if (!source) return refuse("field 'source': must be one of BGMAX, CAMT054, MANUAL, AUTOGIRO");
+  if (s.payments.contains(id)) return refuse("payment " + quote_text(id) + " already exists");
+  s.debit(s.bank_in_acct, cur, amount);
+  s.credit(s.unidentified_acct, cur, amount);
+  if (!s.postings_fit()) return refuse(overflow_reason());
+
+  const auto it = s.payments.try_emplace(std::string(id)).first;
+  auto& p = it->second;
+  p.id = &it->first;
+  p.source = *source;
+  p.source_ref.assign(source_ref);
+  p.has_ocr = ocr.has_value();
+  if (ocr) p.ocr_ref.assign(*ocr);
+  p.has_payer = payer.has_value();
+  if (payer) p.payer_name.assign(*payer);
+  p.currency = cur;
+  p.booking_date = booking;
+  p.amount = amount;
+  p.remaining = amount;
+  state::touch(&p, s.dirty_payments);
+  s.commit_postings();
+  return {};
+}
+
+// Lines [{invoiceId, amountMinor}] against `Item`s: each line is taken off
+// its item's remainder tentatively (so an item named twice is checked
+// against what the first line left); undo() puts everything back.
+template <class Item>
+struct line_taker {
+  std::vector<std::pair<Item*, money>> taken;
+
+  void undo() {
+    for (auto& [item, amount] : taken) item->remaining += amount;
+    taken.clear();
+  }
+};
+
+outcome payment_allocated(context& c) {
+  auto& s = c.s;
+  auto& f = c.f;
+  const auto alloc_id = f.id("allocationId");
+  const auto pay_id = f.id("paymentId");
+  const auto lines = f.list("lines");
+  if (f.failed()) return refuse(f.take_fault());
+  if (s.allocations.contains(alloc_id)) return refuse("allocation " + quote_text(alloc_id) + " already exists");
+  auto* p = find(s.payments, pay_id);
+  if (!p) return refuse("payment " + quote_text(pay_id) + " does not exist");
+
+  allocation a;
+  a.payment_id.assign(pay_id);
+  a.lines.reserve(lines->size());
+  money total = 0;
+  line_taker<receivable> taker;
+  auto fail = [&taker](std::string reason) {
+    taker.undo();
+    return refuse(std::move(reason));
+  };
+  for (std::size_t i = 0; i < lines->size(); ++i) {
+    const auto m = element_map(f, "lines", *lines, i);
+    if (!m) return fail(f.take_fault());
+    field_reader lf(*m, "lines", i);
+    const auto inv = lf.id("invoiceId");
+    const auto amount = lf.integer("amountMinor", 1);
+    if (lf.failed()) return fail(lf.take_fault());
+    auto* r = find(s.receivables, inv);
+    if (!r) return fail("invoice " + quote_text(inv) + " does not exist");
+    if (r->currency != p->currency) {
+      return fail(currency_mismatch("invoice " + quote_text(inv), r->currency, p->currency));
+    }
+    if (amount > r->remaining) return fail(exceeds_remaining("allocation", inv, amount, r->remaining));
+    if (__builtin_add_overflow(total, amount, &total)) return fail(overflow_reason());
+    r->remaining -= amount;
+    taker.taken.emplace_back(r, amount);
+    a.lines.push_back({std::string(inv), amount, r});
+  }
+  if (total > p->remaining) {
+    return fail("allocations " + std::to_string(total) + " exceed the unallocated " +
+                std::to_string(p->remaining) + " of payment " + quote_text(pay_id));
+  }
+  s.debit(s.unidentified_acct, p->currency, total);
+  s.credit(s.receivables_acct, p->currency, total);
+  if (!s.postings_fit()) return fail(overflow_reason());
+
+  for (auto& [r, amount] : taker.taken) state::touch(r, s.dirty_receivables);
+  p->remaining -= total;
+  state::touch(p, s.dirty_payments);
+  const auto it = s.allocations.try_emplace(std::string(alloc_id), std::move(a)).first;
+  it->second.id = &it->first;
+  it->second.pay = p;
+  state::touch(&it->second, s.dirty_allocations);
+  s.commit_postings();
+  return {};
+}
+
+outcome allocation_reversed(context& c) {
+  auto& s = c.s;
+  auto& f = c.f;
+  const auto alloc_id = f.id("allocationId");
+  const auto reason = f.text("reason");
+  if (f.failed()) return refuse(f.take_fault());
+  auto* a = find(s.allocations, alloc_id);
+  if (!a) return refuse("allocation " + quote_text(alloc_id) + " does not exist");
+  if (a->reversed) return refuse("allocation " + quote_text(alloc_id) + " is already reversed");
+  constexpr std::string_view prefix = "payment-";
+  const auto stream = c.e.stream;
+  if (stream.size() != prefix.size() + a->payment_id.size() || stream.substr(0, prefix.size()) != prefix ||
+      stream.substr(prefix.size()) != a->payment_id) {
+    return refuse("stream: allocation " + quote_text(alloc_id) + " belongs to payment " + quote_text(a->payment_id));
+  }
+  payment* p = a->pay;
+  if (!p) return refuse("allocation " + quote_text(alloc_id) + " names a payment that does not exist");
+  money total = 0;
+  for (const auto& l : a->lines) {
+    if (!l.item) return refuse("allocation " + quote_text(alloc_id) + " names an invoice that does not exist");
+    if (__builtin_add_overflow(total, l.amount, &total)) return refuse(overflow_reason());
+  }
+  money pay_remaining;
+  if (__builtin_add_overflow(p->remaining, total, &pay_remaining) || pay_remaining > p->amount) {
+    return refuse("allocation " + quote_text(alloc_id) + " does not fit its payment's amount");
+  }
+  // Item remainders cannot overflow: each rises at most by what this
+  // allocation took, and 1512's balance (bounded) covers them all.
+  s.debit(s.receivables_acct, p->currency, total);
+  s.credit(s.unidentified_acct, p->currency, total);
+  if (!s.postings_fit()) return refuse(overflow_reason());
+  for (auto& l : a->lines) {
+    l.item->remaining += l.amount;
+    state::touch(l.item, s.dirty_receivables);
+  }
+  p->remaining = pay_remaining;
+  state::touch(p, s.dirty_payments);
+  a->reversed = true;
+  a->reversal_reason.assign(reason);
+  state::touch(a, s.dirty_allocations);
+  s.commit_postings();
+  return {};
+}
+
+outcome overpayment_recorded(context& c) {
+  auto& s = c.s;
+  auto& f = c.f;
+  const auto pay_id = f.id("paymentId");
+  f.party("party", c.civil, s.key_scratch);
+  const auto amount = f.integer("amountMinor", 1);
+  if (f.failed()) return refuse(f.take_fault());
+  auto* p = find(s.payments, pay_id);
+  if (!p) return refuse("payment " + quote_text(pay_id) + " does not exist");
+  if (amount > p->remaining) {
+    return refuse("overpayment " + std::to_string(amount) + " exceeds the unallocated " +
+                  std::to_string(p->remaining) + " of payment " + quote_text(pay_id));
+  }
+  // The credit balance is bounded by 2482's credit total, which
+  // postings_fit() bounds; overpaid by the payment's amount.
+  s.debit(s.unidentified_acct, p->currency, amount);
+  s.credit(s.overpayments_acct, p->currency, amount);
+  if (!s.postings_fit()) return refuse(overflow_reason());
+  auto& party = s.party(s.key_scratch);
+  s.add_credit(party, p->currency, amount);
+  p->remaining -= amount;
+  p->overpaid += amount;
+  state::touch(p, s.dirty_payments);
+  s.commit_postings();
+  return {};
+}
+
+std::string credit_short(std::string_view party, currency_code cur, money have, money want) {
+  return "credit balance " + std::to_string(have) + " " + unpack_currency(cur) + " of party " +
+         quote_text(party) + " is less than " + std::to_string(want);
+}
+
+outcome credit_balance_applied(context& c) {
+  auto& s = c.s;
+  auto& f = c.f;
+  f.party("party", c.civil, s.key_scratch);
+  const auto id = f.id("invoiceId");
+  const auto amount = f.integer("amountMinor", 1);
+  if (f.failed()) return refuse(f.take_fault());
+  auto* r = find(s.receivables, id);
+  if (!r) return refuse("invoice " + quote_text(id) + " does not exist");
+  auto* party = find(s.parties, s.key_scratch);
+  const money have = party ? s.credit_of(*party, r->currency) : 0;
+  if (amount > have) return refuse(credit_short(s.key_scratch, r->currency, have, amount));
+  if (amount > r->remaining) return refuse(exceeds_remaining("applied credit", id, amount, r->remaining));
+  s.debit(s.overpayments_acct, r->currency, amount);
+  s.credit(s.receivables_acct, r->currency, amount);
+  if (!s.postings_fit()) return refuse(overflow_reason());
+  s.add_credit(*party, r->currency, -amount);
+  r->remaining -= amount;
+  state::touch(r, s.dirty_receivables);
+  s.commit_postings();
+  return {};
+}
+
+outcome refund_issued(context& c) {
+  auto& s = c.s;
+  auto& f = c.f;
+  const auto refund_id = f.id("refundId");
+  std::string party_key;
+  f.party("party", c.civil, party_key);
+  const auto cur = f.currency("currency");
+  const auto amount = f.integer("amountMinor", 1);
+  if (f.failed()) return refuse(f.take_fault());
+  s.key_scratch.assign("rf/").append(refund_id);
+  if (s.others.contains(s.key_scratch)) return refuse("refund " + quote_text(refund_id) + " already exists");
+  auto* party = find(s.parties, party_key);
+  const money have = party ? s.credit_of(*party, cur) : 0;
+  if (amount > have) return refuse(credit_short(party_key, cur, have, amount));
+  s.debit(s.overpayments_acct, cur, amount);
+  s.credit(s.bank_out_acct, cur, amount);
+  if (!s.postings_fit()) return refuse(overflow_reason());
+  s.add_credit(*party, cur, -amount);
+  const auto it = s.others.try_emplace(s.key_scratch).first;
+  auto& o = it->second;
+  o.key = &it->first;
+  o.ref = std::move(party_key);
+  o.currency = cur;
+  o.amount = amount;
+  state::touch(&o, s.dirty_others);
+  s.commit_postings();
+  return {};
+}
+
+outcome write_off_recorded(context& c) {
+  auto& s = c.s;
+  auto& f = c.f;
+  const auto id = f.id("invoiceId");
+  const auto amount = f.integer("amountMinor", 1);
+  if (f.failed()) return refuse(f.take_fault());
+  auto* r = find(s.receivables, id);
+  if (!r) return refuse("invoice " + quote_text(id) + " does not exist");
+  if (amount > r->remaining) return refuse(exceeds_remaining("write-off", id, amount, r->remaining));
+  s.debit(s.losses_acct, r->currency, amount);
+  s.credit(s.receivables_acct, r->currency, amount);
+  if (!s.postings_fit()) return refuse(overflow_reason());
+  r->remaining -= amount;
+  state::touch(r, s.dirty_receivables);
+  s.commit_postings();
+  return {};
+}
+
+outcome deferral_granted(context& c) {
+  auto& s = c.s;
+  auto& f = c.f;
+  const auto id = f.id("invoiceId");
+  const auto new_due = f.date("newDueDate");
+  if (f.failed()) return refuse(f.take_fault());
+  auto* r = find(s.receivables, id);
+  if (!r) return refuse("invoice " + quote_text(id) + " does not exist");
+  r->new_due_date = new_due;
+  ++r->deferrals;
+  state::touch(r, s.dirty_receivables);
+  return {};
+}
+
+outcome payment_plan_agreed(context& c) {
+  auto& s = c.s;
+  auto& f = c.f;
+  const auto plan_id = f.id("planId");
+  const auto ids = f.list("invoiceIds");
+  const auto inst = f.list("installments");
+  if (f.failed()) return refuse(f.take_fault());
+  if (s.plans.contains(plan_id)) return refuse("payment plan " + quote_text(plan_id) + " already exists");
+  plan pl;
+  pl.invoice_ids.reserve(ids->size());
+  pl.items.reserve(ids->size());
+  const std::uint64_t epoch = ++s.mark_epoch;
+  for (std::size_t i = 0; i < ids->size(); ++i) {
+    const auto r = (*ids)[i];
+    if (!r.IsString()) return refuse("field 'invoiceIds': element " + std::to_string(i) + " must be a string");
+    const auto str = r.AsString();
+    const std::string_view inv(str.c_str(), str.length());
+    if (inv.empty() || inv.size() > 100 || !std::all_of(inv.begin(), inv.end(), is_id_char)) {
+      return refuse("field 'invoiceIds': element " + std::to_string(i) + " must be an id");
+    }
+    auto* item = find(s.receivables, inv);
+    if (!item) return refuse("invoice " + quote_text(inv) + " does not exist");
+    if (item->mark == epoch) return refuse("field 'invoiceIds': invoice " + quote_text(inv) + " named twice");
+    item->mark = epoch;
+    pl.invoice_ids.emplace_back(inv);
+    pl.items.push_back(item);
+  }
+  pl.installments.reserve(inst->size());
+  for (std::size_t i = 0; i < inst->size(); ++i) {
+    const auto m = element_map(f, "installments", *inst, i);
+    if (!m) return refuse(f.take_fault());
+    field_reader lf(*m, "installments", i);
+    const auto due = lf.date("dueDate");
+    const auto amount = lf.integer("amountMinor", 1);
+    if (lf.failed()) return refuse(lf.take_fault());
+    pl.installments.push_back({due, amount});
+  }
+  for (auto* item : pl.items) ++item->active_plans;
+  const auto it = s.plans.try_emplace(std::string(plan_id), std::move(pl)).first;
+  it->second.id = &it->first;
+  state::touch(&it->second, s.dirty_plans);
+  return {};
+}
+
+outcome payment_plan_ended(context& c, plan_status to) {
+  auto& s = c.s;
+  auto& f = c.f;
+  const auto plan_id = f.id("planId");
+  if (f.failed()) return refuse(f.take_fault());
+  auto* pl = find(s.plans, plan_id);
+  if (!pl) return refuse("payment plan " + quote_text(plan_id) + " does not exist");
+  if (pl->status != plan_status::active) {
+    return refuse("payment plan " + quote_text(plan_id) + " is not active (already " +
+                  (pl->status == plan_status::broken ? "broken" : "completed") + ")");
+  }
+  pl->status = to;
+  for (auto* item : pl->items) --item->active_plans;
+  state::touch(pl, s.dirty_plans);
+  return {};
+}
+
+outcome payment_plan_broken(context& c) { return payment_plan_ended(c, plan_status::broken); }
+outcome payment_plan_completed(context& c) { return payment_plan_ended(c, plan_status::completed); }
+
+outcome sent_to_collection(context& c) {
+  auto& s = c.s;
+  auto& f = c.f;
+  const auto id = f.id("invoiceId");
+  const auto agency = f.text("agency");
+  if (f.failed()) return refuse(f.take_fault());
+  auto* r = find(s.receivables, id);
+  if (!r) return refuse("invoice " + quote_text(id) + " does not exist");
+  r->in_collection = true;
+  r->agency.assign(agency);
+  state::touch(r, s.dirty_receivables);
+  return {};
+}
+
+// ---- payables ---------------------------------------------------------------
+
+outcome supplier_invoice_registered(context& c) {
+  auto& s = c.s;
+  auto& f = c.f;
+  const auto id = f.id("invoiceId");
+  f.party("party", c.civil, s.key_scratch);
+  const auto no = f.text("supplierInvoiceNo");
+  const auto invoice_date = f.date("invoiceDate");
+  const auto due = f.date("dueDate");
+  const auto cur = f.currency("currency");
+  const auto amount = f.integer("amountMinor", 1);
+  const auto vat = f.integer("vatMinor", 0);
+  account_code acct_code = 0;
+  const auto acct = f.account("expenseAccount", acct_code);
+  if (f.failed()) return refuse(f.take_fault());
+  if (vat > amount) return refuse("field 'vatMinor': must be <= amountMinor");
+  if (is_control(s, acct_code)) {
+    return refuse("field 'expenseAccount': must not be a control account (" + control_accounts(s) + ")");
+  }
+  if (s.payables.contains(id)) return refuse("supplier invoice " + quote_text(id) + " already exists");
+  s.debit(acct, acct_code, cur, amount - vat);
+  s.debit(s.input_vat_acct, cur, vat);
+  s.credit(s.payables_acct, cur, amount);
+  if (!s.postings_fit()) return refuse(overflow_reason());
+
+  auto& p = s.party(s.key_scratch);
+  const auto it = s.payables.try_emplace(std::string(id)).first;
+  auto& x = it->second;
+  x.id = &it->first;
+  x.party = &p;
+  x.supplier_invoice_no.assign(no);
+  x.invoice_date = invoice_date;
+  x.due_date = due;
+  x.currency = cur;
+  x.amount = amount;
+  x.vat = vat;
+  x.remaining = amount;
+  x.expense_account.assign(acct);
+  x.expense_code = acct_code;
+  p.payables.push_back(&x);
+  state::touch(&x, s.dirty_payables);
+  s.commit_postings();
+  return {};
+}
+
+outcome supplier_invoice_approved(context& c) {
+  auto& s = c.s;
+  auto& f = c.f;
+  const auto id = f.id("invoiceId");
+  const auto approver = f.text("approver");
+  if (f.failed()) return refuse(f.take_fault());
+  auto* x = find(s.payables, id);
+  if (!x) return refuse("supplier invoice " + quote_text(id) + " does not exist");
+  x->approved = true;
+  x->approver.assign(approver);
+  state::touch(x, s.dirty_payables);
+  return {};
+}
+
+outcome supplier_credit_invoice_registered(context& c) {
+  auto& s = c.s;
+  auto& f = c.f;
+  const auto credit_id = f.id("creditId");
+  const auto id = f.id("invoiceId");
+  const auto amount = f.integer("amountMinor", 1);
+  if (f.failed()) return refuse(f.take_fault());
+  s.key_scratch.assign("sc/").append(credit_id);
+  if (s.others.contains(s.key_scratch)) {
+    return refuse("supplier credit invoice " + quote_text(credit_id) + " already exists");
+  }
+  auto* x = find(s.payables, id);
+  if (!x) return refuse("supplier invoice " + quote_text(id) + " does not exist");
+  if (amount > x->remaining) return refuse(exceeds_remaining("supplier credit", id, amount, x->remaining));
+  s.debit(s.payables_acct, x->currency, amount);
+  s.credit(x->expense_account, x->expense_code, x->currency, amount);
+  if (!s.postings_fit()) return refuse(overflow_reason());
+  const auto it = s.others.try_emplace(s.key_scratch).first;
+  auto& o = it->second;
+  o.key = &it->first;
+  o.ref.assign(id);
+  o.currency = x->currency;
+  o.amount = amount;
+  state::touch(&o, s.dirty_others);
+  x->remaining -= amount;
+  state::touch(x, s.dirty_payables);
+  s.commit_postings();
+  return {};
+}
+
+outcome payment_blocking(context& c, bool block) {
+  auto& s = c.s;
+  auto& f = c.f;
+  const auto id = f.id("invoiceId");
+  const auto reason = f.text("reason");
+  if (f.failed()) return refuse(f.take_fault());
+  auto* x = find(s.payables, id);
+  if (!x) return refuse("supplier invoice " + quote_text(id) + " does not exist");
+  x->blocked = block;
+  x->block_reason.assign(reason);
+  state::touch(x, s.dirty_payables);
+  return {};
+}
+
+outcome payment_blocked(context& c) { return payment_blocking(c, true); }
+outcome payment_unblocked(context& c) { return payment_blocking(c, false); }
+
+outcome supplier_payment_sent(context& c) {
+  auto& s = c.s;
+  auto& f = c.f;
+  const auto order_id = f.id("paymentOrderId");
+  const auto pay_date = f.date("paymentDate");
+  const auto lines = f.list("lines");
+  if (f.failed()) return refuse(f.take_fault());
+  if (s.orders.contains(order_id)) return refuse("payment order " + quote_text(order_id) + " already exists");
+  payment_order o;
+  o.payment_date = pay_date;
+  o.lines.reserve(lines->size());
+  line_taker<payable> taker;
+  auto fail = [&](std::string reason) {
+    taker.undo();
+    s.drop_postings();
+    return refuse(std::move(reason));
+  };
+  for (std::size_t i = 0; i < lines->size(); ++i) {
+    const auto m = element_map(f, "lines", *lines, i);
+    if (!m) return fail(f.take_fault());
+    field_reader lf(*m, "lines", i);
+    const auto inv = lf.id("invoiceId");
+    const auto amount = lf.integer("amountMinor", 1);
+    if (lf.failed()) return fail(lf.take_fault());
+    auto* x = find(s.payables, inv);
+    if (!x) return fail("supplier invoice " + quote_text(inv) + " does not exist");
+    if (!x->approved) return fail("supplier invoice " + quote_text(inv) + " is not approved");
+    if (x->blocked) return fail("supplier invoice " + quote_text(inv) + " is blocked for payment");
+    if (amount > x->remaining) return fail(exceeds_remaining("supplier payment", inv, amount, x->remaining));
+    x->remaining -= amount;
+    taker.taken.emplace_back(x, amount);
+    o.lines.push_back({std::string(inv), amount, x});
+    // A line's currency is its item's: one order may pay in several.
+    s.debit(s.payables_acct, x->currency, amount);
+    s.credit(s.bank_out_acct, x->currency, amount);
+  }
+  if (!s.postings_fit()) return fail(overflow_reason());
+  for (auto& [x, amount] : taker.taken) state::touch(x, s.dirty_payables);
+  const auto it = s.orders.try_emplace(std::string(order_id), std::move(o)).first;
+  it->second.id = &it->first;
+  state::touch(&it->second, s.dirty_orders);
+  s.commit_postings();
+  return {};
+}
+
+outcome supplier_payment_rejected(context& c) {
+  auto& s = c.s;
+  auto& f = c.f;
+  const auto order_id = f.id("paymentOrderId");
+  const auto reason = f.text("reasonCode");
+  if (f.failed()) return refuse(f.take_fault());
+  auto* o = find(s.orders, order_id);
+  if (!o) return refuse("payment order " + quote_text(order_id) + " does not exist");
+  if (o->rejected) return refuse("payment order " + quote_text(order_id) + " is already rejected");
+  for (const auto& l : o->lines) {
+    if (!l.item) return refuse("payment order " + quote_text(order_id) + " names an invoice that does not exist");
+    s.debit(s.bank_out_acct, l.item->currency, l.amount);
+    s.credit(s.payables_acct, l.item->currency, l.amount);
+  }
+  if (!s.postings_fit()) return refuse(overflow_reason());
+  for (auto& l : o->lines) {
+    l.item->remaining += l.amount;
+    state::touch(l.item, s.dirty_payables);
+  }
+  o->rejected = true;
+  o->reason_code.assign(reason);
+  state::touch(o, s.dirty_orders);
+  s.commit_postings();
+  return {};
+}
+
+using handler = outcome (*)(context&);
+
+struct handler_entry {
+  std::string_view type;
+  handler fn;
+};
+
+constexpr handler_entry handlers[] = {
+    {"CustomerInvoiceIssued", customer_invoice_issued},
+    {"CreditNoteIssued", credit_note_issued},
+    {"ReminderSent", reminder_sent},
+    {"PaymentReceived", payment_received},
+    {"PaymentAllocated", payment_allocated},
+    {"AllocationReversed", allocation_reversed},
+    {"OverpaymentRecorded", overpayment_recorded},
+    {"CreditBalanceApplied", credit_balance_applied},
+    {"RefundIssued", refund_issued},
+    {"WriteOffRecorded", write_off_recorded},
+    {"DeferralGranted", deferral_granted},
+    {"PaymentPlanAgreed", payment_plan_agreed},
+    {"PaymentPlanBroken", payment_plan_broken},
+    {"PaymentPlanCompleted", payment_plan_completed},
+    {"SentToCollection", sent_to_collection},
+    {"SupplierInvoiceRegistered", supplier_invoice_registered},
+    {"SupplierInvoiceApproved", supplier_invoice_approved},
+    {"SupplierCreditInvoiceRegistered", supplier_credit_invoice_registered},
+    {"PaymentBlocked", payment_blocked},
+    {"PaymentUnblocked", payment_unblocked},
+    {"SupplierPaymentSent", supplier_payment_sent},
+    {"SupplierPaymentRejected", supplier_payment_rejected},
+};
+
+handler find_handler(std::string_view type) noexcept {
+  for (const auto& h : handlers) {
+    if (h.type.size() == type.size() && h.type == type) return h.fn;
+  }
+  return nullptr;
+}
+
+}  // namespace
+}  // namespace reskontra_detail
+
+using namespace reskontra_detail;
+
+std::optional<std::string> reskontra_config::check() const {
+  const std::array<const std::string*, 10> all{&receivables, &overpayments, &unidentified, &bank_in,
+                                               &bank_out,    &payables,     &losses,       &output_vat,
+                                               &input_vat,   &fee_income};
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    if (!pack_account(*all[i])) return "account '" + *all[i] + "' must be a string of 1-8 digits";
+    for (std::size_t j = 0; j < i; ++j) {
+      if (*all[i] == *all[j]) return "account '" + *all[i] + "' is configured twice";
+    }
+  }
+  return std::nullopt;
+}
+
+namespace {
+reskontra_config checked(reskontra_config c) {
+  if (auto bad = c.check()) throw std::invalid_argument("reskontra config: " + *bad);
+  return c;
+}
+}  // namespace
+
+reskontra_projection::reskontra_projection(reskontra_config config)
+    : s_(std::make_unique<state>(checked(std::move(config)))) {}
+
+reskontra_projection::~reskontra_projection() = default;
+
+std::size_t reskontra_projection::anomaly_count() const noexcept { return s_->anomalies.size(); }
+
+void reskontra_projection::apply(const event_view& e) {
+  auto& s = *s_;
+  s.has_last = true;
+  s.last_at = e.at;
+  s.last_time = e.time;
+  ++s.events;
+  s.meta_dirty = true;
+
+  outcome out;
+  const handler h = find_handler(e.type);
+  if (h == nullptr) {
+    out = refuse("unknown event type");
+  } else if (!e.data_ok || !e.data.IsMap()) {
+    out = refuse("data: not a readable object");
+  } else {
+    field_reader f(e.data.AsMap());
+    std::int64_t days = e.time / 86'400'000'000;
+    if (e.time % 86'400'000'000 < 0) --days;
+    context c{s, e, f, static_cast<day_number>(days), civil_from_days(days)};
+    out = h(c);
+  }
+  if (!out) {
+    s.drop_postings();
+    s.anomalies.push_back({e.at, e.time, std::string(e.type), out.error()});
+  }
+}
+
+std::optional<std::string> reskontra_projection::check_invariants() const {
+  const auto& s = *s_;
+  struct sums {
+    money ledger_debit = 0, ledger_credit = 0;
+    money receivable = 0, credit = 0, unallocated = 0, payable = 0;
+    money acct_receivable = 0, acct_overpay = 0, acct_unidentified = 0, acct_payable = 0;
+  };
+  std::map<currency_code, sums> per;
+  bool overflow = false;
+  auto add = [&overflow](money& to, money v) { overflow |= __builtin_add_overflow(to, v, &to); };
+  for (const auto& [k, e] : s.ledger) {
+    auto& x = per[e.currency];
+    add(x.ledger_debit, e.debit);
+    add(x.ledger_credit, e.credit);
+    if (e.debit < 0 || e.credit < 0) return "ledger " + e.account + " has a negative total";
+    const account_code code = static_cast<account_code>(k >> 16);
+    const money bal = e.debit - e.credit;  // both in [0, max]: no overflow
+    if (code == s.receivables_acct.code) x.acct_receivable = bal;
+    if (code == s.overpayments_acct.code) x.acct_overpay = -bal;
+    if (code == s.unidentified_acct.code) x.acct_unidentified = -bal;
+    if (code == s.payables_acct.code) x.acct_payable = -bal;
+  }
+  for (const auto& [id, r] : s.receivables) {
+    if (r.remaining < 0) return "invoice '" + id + "' has a negative remainder";
+    add(per[r.currency].receivable, r.remaining);
+  }
+  for (const auto& [id, p] : s.payables) {
+    if (p.remaining < 0) return "supplier invoice '" + id + "' has a negative remainder";
+    add(per[p.currency].payable, p.remaining);
+  }
+  for (const auto& [id, p] : s.payments) {
+    if (p.remaining < 0 || p.remaining > p.amount) return "payment '" + id + "' remainder outside 0..amount";
+    add(per[p.currency].unallocated, p.remaining);
+  }
+  for (const auto& [key, p] : s.parties) {
+    for (const auto& cb : p.credits) {
+      if (cb.balance < 0) return "party '" + key + "' has a negative credit balance";
+      add(per[cb.currency].credit, cb.balance);
+    }
+  }
+  if (overflow) return std::string("a sum overflows");
+  for (const auto& [cur, x] : per) {
+    const auto c = unpack_currency(cur);
+    if (x.ledger_debit != x.ledger_credit) return "trial balance in " + c + " is not zero";
+    const auto t = s.totals.find(cur);
+    if (x.ledger_debit != 0 && (t == s.totals.end() || t->second.debit != x.ledger_debit)) {
+      return "the derived debit total of " + c + " is stale";
+    }
+    if (x.acct_receivable != x.receivable) return s.config.receivables + " in " + c + " != Σ receivable remainders";
+    if (x.acct_overpay != x.credit) return s.config.overpayments + " in " + c + " != Σ credit balances";
+    if (x.acct_unidentified != x.unallocated) {
+      return s.config.unidentified + " in " + c + " != Σ unallocated payment remainders";
+    }
+    if (x.acct_payable != x.payable) return s.config.payables + " in " + c + " != Σ payable remainders";
+  }
+  return std::nullopt;
+}
+
+}  // namespace muninn::projections

@@ -1,0 +1,584 @@
+// The reskontra projection's canonical records: keys, the versioned
+// little-endian value encoding (docs/projections-reskontra.md, "Records"),
+// take_changes(), load() and for_each_record().
+#include <algorithm>
+#include <cstring>
+
+#include "broker/projections/reskontra.h"
+#include "broker/projections/reskontra_state.h"
+
+namespace muninn::projections {
+namespace reskontra_detail {
+namespace {
+
+class writer {
+ public:
+  explicit writer(std::string& out) : out_(out) { out_.clear(); }
+  writer& u8(std::uint8_t v) {
+    out_.push_back(static_cast<char>(v));
+    return *this;
+  }
+  writer& u32(std::uint32_t v) { return le(v, 4); }
+  writer& u64(std::uint64_t v) { return le(v, 8); }
+  writer& i32(std::int32_t v) { return le(static_cast<std::uint32_t>(v), 4); }
+  writer& i64(std::int64_t v) { return le(static_cast<std::uint64_t>(v), 8); }
+  writer& str(std::string_view s) {
+    u32(static_cast<std::uint32_t>(s.size()));
+    out_.append(s);
+    return *this;
+  }
+  writer& cur(currency_code c) {
+    out_.append(unpack_currency(c));
+    return *this;
+  }
+
+ private:
+  writer& le(std::uint64_t v, int n) {
+    for (int i = 0; i < n; ++i) out_.push_back(static_cast<char>(v >> (8 * i)));
+    return *this;
+  }
+  std::string& out_;
+};
+
+// Bounded reads; a short or malformed value clears ok() and reads zeros.
+class reader {
+ public:
+  explicit reader(std::string_view in) : in_(in) {
+    if (u8() != record_format) ok_ = false;
+  }
+  bool ok() const noexcept { return ok_; }
+  bool done() const noexcept { return ok_ && pos_ == in_.size(); }
+
+  std::uint8_t u8() { return static_cast<std::uint8_t>(le(1)); }
+  std::uint32_t u32() { return static_cast<std::uint32_t>(le(4)); }
+  std::uint64_t u64() { return le(8); }
+  std::int32_t i32() { return static_cast<std::int32_t>(static_cast<std::uint32_t>(le(4))); }
+  std::int64_t i64() { return static_cast<std::int64_t>(le(8)); }
+  // Amounts are never negative in a sound state.
+  money amount() {
+    const auto v = i64();
+    if (v < 0) ok_ = false;
+    return v;
+  }
+  bool flag() {
+    const auto v = u8();
+    if (v > 1) ok_ = false;
+    return v == 1;
+  }
+  std::string str() {
+    const auto n = u32();
+    if (!ok_ || n > in_.size() - pos_) {
+      ok_ = false;
+      return {};
+    }
+    std::string s(in_.substr(pos_, n));
+    pos_ += n;
+    return s;
+  }
+  currency_code cur() {
+    if (!ok_ || in_.size() - pos_ < 3) {
+      ok_ = false;
+      return 0;
+    }
+    const auto c = pack_currency(in_.substr(pos_, 3));
+    pos_ += 3;
+    if (!c) ok_ = false;
+    return c.value_or(0);
+  }
+  account_code account(std::string& name) {
+    name = str();
+    const auto c = pack_account(name);
+    if (!c) ok_ = false;
+    return c.value_or(0);
+  }
+  // A count of elements each at least `min_bytes` long, so a hostile count
+  // cannot make us reserve more than the value could hold.
+  std::uint32_t count(std::size_t min_bytes) {
+    const auto n = u32();
+    if (!ok_ || n > (in_.size() - pos_) / min_bytes) {
+      ok_ = false;
+      return 0;
+    }
+    return n;
+  }
+
+ private:
+  std::uint64_t le(int n) {
+    if (!ok_ || in_.size() - pos_ < static_cast<std::size_t>(n)) {
+      ok_ = false;
+      return 0;
+    }
+    std::uint64_t v = 0;
+    for (int i = 0; i < n; ++i) v |= static_cast<std::uint64_t>(static_cast<unsigned char>(in_[pos_ + i])) << (8 * i);
+    pos_ += static_cast<std::size_t>(n);
+    return v;
+  }
+  std::string_view in_;
+  std::size_t pos_ = 0;
+  bool ok_ = true;
+};
+
+}  // namespace
+
+void encode(const receivable& x, std::string& out) {
+  writer w(out);
+  w.u8(record_format).str(*x.party->key).str(x.invoice_no).u8(x.has_ocr).str(x.ocr_ref);
+  w.i32(x.issue_date).i32(x.due_date).cur(x.currency).i64(x.amount).i64(x.vat);
+  w.str(x.revenue_account).i64(x.remaining).u8(x.in_collection).u32(x.deferrals).i32(x.new_due_date);
+  w.u32(x.reminders).i64(x.last_reminder_level).str(x.agency);
+}
+
+void encode(const payable& x, std::string& out) {
+  writer w(out);
+  w.u8(record_format).str(*x.party->key).str(x.supplier_invoice_no).i32(x.invoice_date).i32(x.due_date);
+  w.cur(x.currency).i64(x.amount).i64(x.vat).str(x.expense_account).i64(x.remaining);
+  w.u8(x.approved).u8(x.blocked).str(x.approver).str(x.block_reason);
+}
+
+void encode(const payment& x, std::string& out) {
+  writer w(out);
+  w.u8(record_format).u8(static_cast<std::uint8_t>(x.source)).str(x.source_ref);
+  w.u8(x.has_ocr).str(x.ocr_ref).u8(x.has_payer).str(x.payer_name);
+  w.cur(x.currency).i32(x.booking_date).i64(x.amount).i64(x.remaining).i64(x.overpaid);
+}
+
+template <class Item>
+void encode_lines(writer& w, const std::vector<line<Item>>& lines) {
+  w.u32(static_cast<std::uint32_t>(lines.size()));
+  for (const auto& l : lines) w.str(l.invoice_id).i64(l.amount);
+}
+
+void encode(const allocation& x, std::string& out) {
+  writer w(out);
+  w.u8(record_format).str(x.payment_id).u8(x.reversed).str(x.reversal_reason);
+  encode_lines(w, x.lines);
+}
+
+void encode(const payment_order& x, std::string& out) {
+  writer w(out);
+  w.u8(record_format).i32(x.payment_date).u8(x.rejected).str(x.reason_code);
+  encode_lines(w, x.lines);
+}
+
+void encode(const plan& x, std::string& out) {
+  writer w(out);
+  w.u8(record_format).u8(static_cast<std::uint8_t>(x.status));
+  w.u32(static_cast<std::uint32_t>(x.invoice_ids.size()));
+  for (const auto& id : x.invoice_ids) w.str(id);
+  w.u32(static_cast<std::uint32_t>(x.installments.size()));
+  for (const auto& i : x.installments) w.i32(i.due_date).i64(i.amount);
+}
+
+void encode(const party_state& x, std::string& out) {
+  writer w(out);
+  w.u8(record_format).u32(static_cast<std::uint32_t>(x.credits.size()));
+  for (const auto& c : x.credits) w.cur(c.currency).i64(c.balance);
+}
+
+void encode(const ledger_entry& x, std::string& out) {
+  writer w(out);
+  w.u8(record_format).i64(x.debit).i64(x.credit);
+}
+
+void encode(const other_record& x, std::string& out) {
+  writer w(out);
+  w.u8(record_format).str(x.ref).str(x.text).cur(x.currency).i64(x.amount);
+}
+
+void encode(const anomaly& x, std::string& out) {
+  writer w(out);
+  w.u8(record_format).u32(x.at.partition).u64(x.at.offset).i64(x.time).str(x.type).str(x.reason);
+}
+
+void encode_meta(const state& s, std::string& out) {
+  writer w(out);
+  w.u8(record_format).u8(s.has_last).u32(s.last_at.partition).u64(s.last_at.offset);
+  w.i64(s.last_time).u64(s.events);
+}
+
+std::string anomaly_key(const position& at) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string k = "a/";
+  for (int i = 7; i >= 0; --i) k.push_back(hex[(at.partition >> (4 * i)) & 0xF]);
+  for (int i = 15; i >= 0; --i) k.push_back(hex[(at.offset >> (4 * i)) & 0xF]);
+  return k;
+}
+
+std::string ledger_record_key(const ledger_entry& e) {
+  return "g/" + e.account + "/" + unpack_currency(e.currency);
+}
+
+namespace {
+
+using record_list = std::vector<std::pair<std::string, std::string>>;
+
+template <class T>
+void add(record_list& out, std::string_view prefix, std::string_view id, const T& x) {
+  std::string key;
+  key.reserve(prefix.size() + id.size());
+  key.append(prefix).append(id);
+  std::string value;
+  encode(x, value);
+  out.emplace_back(std::move(key), std::move(value));
+}
+
+template <class T>
+void add_dirty(record_list& out, std::string_view prefix, std::vector<T*>& list) {
+  for (T* x : list) {
+    add(out, prefix, *x->id, *x);
+    x->dirty = false;
+  }
+  list.clear();
+}
+
+void sort_records(record_list& r) {
+  std::sort(r.begin(), r.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+}
+
+// Every record of the state, unsorted.
+record_list all_records(const state& s) {
+  record_list out;
+  out.reserve(s.receivables.size() + s.payables.size() + s.payments.size() + s.allocations.size() +
+              s.orders.size() + s.plans.size() + s.parties.size() + s.ledger.size() + s.others.size() +
+              s.anomalies.size() + 1);
+  for (const auto& [id, x] : s.receivables) add(out, "i/", id, x);
+  for (const auto& [id, x] : s.payables) add(out, "s/", id, x);
+  for (const auto& [id, x] : s.payments) add(out, "p/", id, x);
+  for (const auto& [id, x] : s.allocations) add(out, "l/", id, x);
+  for (const auto& [id, x] : s.orders) add(out, "o/", id, x);
+  for (const auto& [id, x] : s.plans) add(out, "n/", id, x);
+  for (const auto& [id, x] : s.parties) {
+    if (!x.credits.empty()) add(out, "c/", id, x);
+  }
+  for (const auto& [k, x] : s.ledger) {
+    std::string v;
+    encode(x, v);
+    out.emplace_back(ledger_record_key(x), std::move(v));
+  }
+  for (const auto& [id, x] : s.others) add(out, "x/", id, x);
+  for (const auto& a : s.anomalies) {
+    std::string v;
+    encode(a, v);
+    out.emplace_back(anomaly_key(a.at), std::move(v));
+  }
+  if (s.has_last || s.events > 0) {
+    std::string v;
+    encode_meta(s, v);
+    out.emplace_back("m", std::move(v));
+  }
+  return out;
+}
+
+template <class Item>
+bool decode_lines(reader& r, std::vector<line<Item>>& lines) {
+  const auto n = r.count(12);
+  lines.reserve(n);
+  for (std::uint32_t i = 0; i < n && r.ok(); ++i) {
+    line<Item> l;
+    l.invoice_id = r.str();
+    l.amount = r.amount();
+    lines.push_back(std::move(l));
+  }
+  return r.ok();
+}
+
+// Emplaces a fresh entity under `id`; false when the id is taken already.
+template <class Map>
+auto fresh(Map& m, std::string_view id) {
+  using T = typename Map::mapped_type;
+  auto [it, inserted] = m.try_emplace(std::string(id));
+  return inserted ? std::pair<const std::string*, T*>{&it->first, &it->second}
+                  : std::pair<const std::string*, T*>{nullptr, nullptr};
+}
+
+bool load_receivable(state& s, std::string_view id, std::string_view value) {
+  reader r(value);
+  receivable x;
+  const auto party = r.str();
+  x.invoice_no = r.str();
+  x.has_ocr = r.flag();
+  x.ocr_ref = r.str();
+  x.issue_date = r.i32();
+  x.due_date = r.i32();
+  x.currency = r.cur();
+  x.amount = r.amount();
+  x.vat = r.amount();
+  x.revenue_code = r.account(x.revenue_account);
+  x.remaining = r.amount();
+  x.in_collection = r.flag();
+  x.deferrals = r.u32();
+  x.new_due_date = r.i32();
+  x.reminders = r.u32();
+  x.last_reminder_level = r.i64();
+  x.agency = r.str();
+  if (!r.done() || party.empty()) return false;
+  auto [key, slot] = fresh(s.receivables, id);
+  if (!slot) return false;
+  x.party = &s.party(party);
+  x.id = key;
+  *slot = std::move(x);
+  return true;
+}
+
+bool load_payable(state& s, std::string_view id, std::string_view value) {
+  reader r(value);
+  payable x;
+  const auto party = r.str();
+  x.supplier_invoice_no = r.str();
+  x.invoice_date = r.i32();
+  x.due_date = r.i32();
+  x.currency = r.cur();
+  x.amount = r.amount();
+  x.vat = r.amount();
+  x.expense_code = r.account(x.expense_account);
+  x.remaining = r.amount();
+  x.approved = r.flag();
+  x.blocked = r.flag();
+  x.approver = r.str();
+  x.block_reason = r.str();
+  if (!r.done() || party.empty()) return false;
+  auto [key, slot] = fresh(s.payables, id);
+  if (!slot) return false;
+  x.party = &s.party(party);
+  x.id = key;
+  *slot = std::move(x);
+  return true;
+}
+
+bool load_payment(state& s, std::string_view id, std::string_view value) {
+  reader r(value);
+  payment x;
+  const auto source = r.u8();
+  if (source > 3) return false;
+  x.source = static_cast<payment_source>(source);
+  x.source_ref = r.str();
+  x.has_ocr = r.flag();
+  x.ocr_ref = r.str();
+  x.has_payer = r.flag();
+  x.payer_name = r.str();
+  x.currency = r.cur();
+  x.booking_date = r.i32();
+  x.amount = r.amount();
+  x.remaining = r.amount();
+  x.overpaid = r.amount();
+  if (!r.done()) return false;
+  auto [key, slot] = fresh(s.payments, id);
+  if (!slot) return false;
+  x.id = key;
+  *slot = std::move(x);
+  return true;
+}
+
+bool load_allocation(state& s, std::string_view id, std::string_view value) {
+  reader r(value);
+  allocation x;
+  x.payment_id = r.str();
+  x.reversed = r.flag();
+  x.reversal_reason = r.str();
+  if (!decode_lines(r, x.lines) || !r.done()) return false;
+  auto [key, slot] = fresh(s.allocations, id);
+  if (!slot) return false;
+  x.id = key;
+  *slot = std::move(x);
+  return true;
+}
+
+bool load_order(state& s, std::string_view id, std::string_view value) {
+  reader r(value);
+  payment_order x;
+  x.payment_date = r.i32();
+  x.rejected = r.flag();
+  x.reason_code = r.str();
+  if (!decode_lines(r, x.lines) || !r.done()) return false;
+  auto [key, slot] = fresh(s.orders, id);
+  if (!slot) return false;
+  x.id = key;
+  *slot = std::move(x);
+  return true;
+}
+
+bool load_plan(state& s, std::string_view id, std::string_view value) {
+  reader r(value);
+  plan x;
+  const auto status = r.u8();
+  if (status > 2) return false;
+  x.status = static_cast<plan_status>(status);
+  const auto n = r.count(4);
+  x.invoice_ids.reserve(n);
+  for (std::uint32_t i = 0; i < n && r.ok(); ++i) x.invoice_ids.push_back(r.str());
+  const auto m = r.count(12);
+  x.installments.reserve(m);
+  for (std::uint32_t i = 0; i < m && r.ok(); ++i) {
+    installment in;
+    in.due_date = r.i32();
+    in.amount = r.amount();
+    x.installments.push_back(in);
+  }
+  if (!r.done()) return false;
+  auto [key, slot] = fresh(s.plans, id);
+  if (!slot) return false;
+  x.id = key;
+  *slot = std::move(x);
+  return true;
+}
+
+bool load_party(state& s, std::string_view id, std::string_view value) {
+  reader r(value);
+  std::vector<credit_balance> credits;
+  const auto n = r.count(11);
+  credits.reserve(n);
+  for (std::uint32_t i = 0; i < n && r.ok(); ++i) {
+    credit_balance c;
+    c.currency = r.cur();
+    c.balance = r.amount();
+    if (!credits.empty() && credits.back().currency >= c.currency) return false;
+    credits.push_back(c);
+  }
+  if (!r.done() || n == 0 || id.empty()) return false;
+  auto& p = s.party(id);
+  if (!p.credits.empty()) return false;
+  p.credits = std::move(credits);
+  return true;
+}
+
+bool load_ledger(state& s, std::string_view rest, std::string_view value) {
+  const auto slash = rest.rfind('/');
+  if (slash == std::string_view::npos) return false;
+  const auto account = rest.substr(0, slash);
+  const auto code = pack_account(account);
+  const auto cur = pack_currency(rest.substr(slash + 1));
+  if (!code || !cur) return false;
+  reader r(value);
+  ledger_entry e;
+  e.account.assign(account);
+  e.currency = *cur;
+  e.debit = r.amount();
+  e.credit = r.amount();
+  if (!r.done()) return false;
+  return s.ledger.try_emplace(static_cast<std::uint64_t>(*code) << 16 | *cur, std::move(e)).second;
+}
+
+bool load_other(state& s, std::string_view id, std::string_view value) {
+  if (id.substr(0, 3) != "cn/" && id.substr(0, 3) != "rf/" && id.substr(0, 3) != "sc/") return false;
+  reader r(value);
+  other_record x;
+  x.ref = r.str();
+  x.text = r.str();
+  x.currency = r.cur();
+  x.amount = r.amount();
+  if (!r.done()) return false;
+  auto [key, slot] = fresh(s.others, id);
+  if (!slot) return false;
+  x.key = key;
+  *slot = std::move(x);
+  return true;
+}
+
+bool load_anomaly(state& s, std::string_view key, std::string_view value) {
+  reader r(value);
+  anomaly a;
+  a.at.partition = r.u32();
+  a.at.offset = r.u64();
+  a.time = r.i64();
+  a.type = r.str();
+  a.reason = r.str();
+  if (!r.done() || anomaly_key(a.at) != key) return false;
+  // Records arrive in key order, which is position order.
+  if (!s.anomalies.empty() && !(s.anomalies.back().at < a.at)) return false;
+  s.anomalies.push_back(std::move(a));
+  return true;
+}
+
+bool load_meta(state& s, std::string_view value) {
+  reader r(value);
+  s.has_last = r.flag();
+  s.last_at.partition = r.u32();
+  s.last_at.offset = r.u64();
+  s.last_time = r.i64();
+  s.events = r.u64();
+  return r.done();
+}
+
+}  // namespace
+}  // namespace reskontra_detail
+
+using namespace reskontra_detail;
+
+void reskontra_projection::take_changes(std::vector<record_change>& out) {
+  auto& s = *s_;
+  record_list changes;
+  add_dirty(changes, "i/", s.dirty_receivables);
+  add_dirty(changes, "s/", s.dirty_payables);
+  add_dirty(changes, "p/", s.dirty_payments);
+  add_dirty(changes, "l/", s.dirty_allocations);
+  add_dirty(changes, "o/", s.dirty_orders);
+  add_dirty(changes, "n/", s.dirty_plans);
+  for (party_state* p : s.dirty_parties) {
+    add(changes, "c/", *p->key, *p);
+    p->dirty = false;
+  }
+  s.dirty_parties.clear();
+  for (ledger_entry* e : s.dirty_ledger) {
+    std::string v;
+    encode(*e, v);
+    changes.emplace_back(ledger_record_key(*e), std::move(v));
+    e->dirty = false;
+  }
+  s.dirty_ledger.clear();
+  for (other_record* o : s.dirty_others) {
+    add(changes, "x/", *o->key, *o);
+    o->dirty = false;
+  }
+  s.dirty_others.clear();
+  for (; s.anomalies_taken < s.anomalies.size(); ++s.anomalies_taken) {
+    const auto& a = s.anomalies[s.anomalies_taken];
+    std::string v;
+    encode(a, v);
+    changes.emplace_back(anomaly_key(a.at), std::move(v));
+  }
+  if (s.meta_dirty) {
+    std::string v;
+    encode_meta(s, v);
+    changes.emplace_back("m", std::move(v));
+    s.meta_dirty = false;
+  }
+  sort_records(changes);
+  out.reserve(out.size() + changes.size());
+  for (auto& [k, v] : changes) out.push_back(record_change{std::move(k), std::move(v)});
+}
+
+bool reskontra_projection::load(std::string_view key, std::string_view value) {
+  auto& s = *s_;
+  if (key == "m") return load_meta(s, value);
+  if (key.size() < 3 || key[1] != '/') return false;
+  const auto rest = key.substr(2);
+  switch (key[0]) {
+    case 'a': return load_anomaly(s, key, value);
+    case 'c': return load_party(s, rest, value);
+    case 'g': return load_ledger(s, rest, value);
+    case 'i': return load_receivable(s, rest, value);
+    case 'l': return load_allocation(s, rest, value);
+    case 'n': return load_plan(s, rest, value);
+    case 'o': return load_order(s, rest, value);
+    case 'p': return load_payment(s, rest, value);
+    case 's': return load_payable(s, rest, value);
+    case 'x': return load_other(s, rest, value);
+    default: return false;
+  }
+}
+
+void reskontra_projection::finish_load() {
+  auto& s = *s_;
+  s.rebuild_derived();
+  s.anomalies_taken = s.anomalies.size();
+  s.meta_dirty = false;
+}
+
+void reskontra_projection::for_each_record(
+    const std::function<void(std::string_view key, std::string_view value)>& fn) const {
+  auto records = all_records(*s_);
+  sort_records(records);
+  for (const auto& [k, v] : records) fn(k, v);
+}
+
+}  // namespace muninn::projections
