@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -62,6 +63,36 @@ int cmd_produce(client::client& c, const args& a);
 int cmd_consume(client::client& c, const args& a);
 int cmd_stream(client::client& c, const args& a);
 int cmd_verify(client::client& c, const args& a);
+int cmd_projection(client::client& c, const args& a);
+int cmd_forsendelse(client::client& c, const args& a);
+int cmd_reskontra(client::client& c, const args& a);
+int cmd_audit(client::client& c, const args& a);
+
+// One partition's hash chain walked from offset 0 (verify and audit).
+struct chain_walk {
+  std::uint64_t batches = 0;      // batches that continue the chain
+  std::uint64_t next_offset = 0;  // the end of the last of them
+  codec::hash256 head_hash{};     // the hash of the last of them
+  std::string broken;             // "partition P, offset O: why"; empty while the chain holds
+};
+using batch_visitor = std::function<void(const client::batch_record&)>;
+// Fetches `partition` from offset 0 until the batch holding `target - 1`
+// (batches are whole, so next_offset may pass `target`), checking each one
+// with client::chain_checker and handing it to `visit` once it is checked.
+// A batch that breaks the chain or a frame that does not decode ends the
+// walk with `broken` set; other failures (connection, broker) are errors.
+result<chain_walk, client::client_error> walk_chain(client::client& c, const std::string& topic,
+                                                    std::uint32_t partition, std::uint64_t target,
+                                                    const batch_visitor& visit);
+
+// Options a command accepts besides --broker; anything else in `a` is a
+// usage error naming it.
+std::optional<std::string> only_options(const args& a, std::initializer_list<std::string_view> allowed);
+
+// Renders a JSON document (a projection's answer) for people: objects as
+// "key: value" lines, nested objects indented, arrays of objects as
+// tables with their keys as columns. Nullopt when `json` does not parse.
+std::optional<std::string> render_json(const std::string& json);
 
 // The topic a stream belongs to by domain.md's naming (forsendelse-* ->
 // forsendelser, invoice-/payment-/... -> reskontra); empty when unknown.

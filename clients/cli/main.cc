@@ -19,6 +19,13 @@ constexpr const char* usage_text =
     "  consume --topic T [--from OFFSET | --from-time RFC3339] [--follow] [--name CONSUMER]\n"
     "  stream read STREAM [--topic T]\n"
     "  verify --topic T\n"
+    "  projection status [NAME] [--json]\n"
+    "  projection rebuild NAME [--wait] [--json]\n"
+    "  forsendelse get ID | search [--avsender A] [--status S] [--mottaker ID] [--from T] [--to T]\n"
+    "              [--limit N] [--after CURSOR] | stats | due --at T | anomalies      [--json]\n"
+    "  reskontra party TYPE:VALUE [--at DATE] | trial-balance | unallocated | overdue --at DATE\n"
+    "            | anomalies                                                            [--json]\n"
+    "  audit --projection P [--topic T]\n"
     "--broker defaults to 127.0.0.1:7070.\n";
 
 }  // namespace
@@ -30,9 +37,10 @@ int main(int argc, char** argv) {
     return argc < 2 ? cli::exit_usage : cli::exit_ok;
   }
   cli::args a;
-  const std::set<std::string> flags = {"follow"};
+  const std::set<std::string> flags = {"follow", "json", "wait"};
   const std::set<std::string> valued = {"broker", "partitions", "schema", "segment-bytes", "topic", "acks",
-                                        "from", "from-time", "name"};
+                                        "from", "from-time", "name", "projection", "avsender", "status",
+                                        "mottaker", "to", "limit", "after", "at"};
   if (auto err = cli::parse_args(argc, argv, 1, flags, valued, a)) return cli::fail(*err + " (muninn --help)", cli::exit_usage);
   if (a.positional.empty()) return cli::fail("no command (muninn --help)", cli::exit_usage);
 
@@ -46,6 +54,10 @@ int main(int argc, char** argv) {
   else if (cmd == "consume") fn = cli::cmd_consume;
   else if (cmd == "stream") fn = cli::cmd_stream;
   else if (cmd == "verify") fn = cli::cmd_verify;
+  else if (cmd == "projection") fn = cli::cmd_projection;
+  else if (cmd == "forsendelse") fn = cli::cmd_forsendelse;
+  else if (cmd == "reskontra") fn = cli::cmd_reskontra;
+  else if (cmd == "audit") fn = cli::cmd_audit;
   else return cli::fail("unknown command '" + cmd + "' (muninn --help)", cli::exit_usage);
 
   if (cmd == "consume" && a.has("follow")) {

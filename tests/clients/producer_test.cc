@@ -107,7 +107,9 @@ TEST_CASE("client: broker addresses are HOST:PORT", "[clients][client]") {
   CHECK_FALSE(parse_broker_address(":7070"));
 }
 
-TEST_CASE("clients: no file of clients/ includes a broker/ or storage/ header", "[clients][architecture]") {
+// architecture.md: clients depend on codec and on the pure projections
+// (broker/projections/, which `muninn audit` rebuilds with), nothing else of broker/.
+TEST_CASE("clients: no file of clients/ includes a storage/ header or a broker/ one outside broker/projections/", "[clients][architecture]") {
   const auto root = std::filesystem::path(__FILE__).parent_path().parent_path().parent_path();
   std::size_t files = 0;
   std::string offending;
@@ -118,7 +120,9 @@ TEST_CASE("clients: no file of clients/ includes a broker/ or storage/ header", 
     std::ifstream in(entry.path());
     std::string line;
     while (std::getline(in, line))
-      if (line.find("#include \"broker/") != std::string::npos || line.find("#include \"storage/") != std::string::npos)
+      if ((line.find("#include \"broker/") != std::string::npos &&
+           line.find("#include \"broker/projections/") == std::string::npos) ||
+          line.find("#include \"storage/") != std::string::npos)
         offending += entry.path().string() + ": " + line + "\n";
   }
   CHECK(offending == "");
