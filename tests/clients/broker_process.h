@@ -81,8 +81,10 @@ class temp_dir {
 
 class broker_process {
  public:
-  // Data in `dir`/data, the broker's log in `dir`/muninnd.log.
-  explicit broker_process(std::filesystem::path dir) : dir_(std::move(dir)), port_(free_port()), http_port_(free_port()) {}
+  // Data in `dir`/data, the broker's log in `dir`/muninnd.log; `extra_args`
+  // follow the others on muninnd's command line (e.g. --config FILE).
+  explicit broker_process(std::filesystem::path dir, std::vector<std::string> extra_args = {})
+      : dir_(std::move(dir)), port_(free_port()), http_port_(free_port()), extra_args_(std::move(extra_args)) {}
   ~broker_process() { kill_hard(); }
   broker_process(const broker_process&) = delete;
   broker_process& operator=(const broker_process&) = delete;
@@ -119,8 +121,10 @@ class broker_process {
         ::dup2(fd, 1);
         ::dup2(fd, 2);
       }
-      ::execl(exe.c_str(), exe.c_str(), "--data", data.c_str(), "--listen", listen.c_str(), "--http", http.c_str(),
-              static_cast<char*>(nullptr));
+      std::vector<const char*> argv{exe.c_str(), "--data", data.c_str(), "--listen", listen.c_str(), "--http", http.c_str()};
+      for (const auto& a : extra_args_) argv.push_back(a.c_str());
+      argv.push_back(nullptr);
+      ::execv(exe.c_str(), const_cast<char* const*>(argv.data()));
       ::_exit(127);
     }
     if (pid_ < 0) return false;
@@ -146,6 +150,8 @@ class broker_process {
   bool running() const { return pid_ > 0; }
   std::uint16_t port() const { return port_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  std::uint16_t http_port() const { return http_port_; }
+  std::filesystem::path data_dir() const { return dir_ / "data"; }
   std::filesystem::path log_path() const { return dir_ / "muninnd.log"; }
 
  private:
@@ -161,6 +167,7 @@ class broker_process {
   std::filesystem::path dir_;
   std::uint16_t port_;
   std::uint16_t http_port_;
+  std::vector<std::string> extra_args_;
   pid_t pid_ = -1;
   bool started_once_ = false;
 };
