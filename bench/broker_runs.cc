@@ -191,6 +191,12 @@ void producer_loop(produce_state& st, client::client& c, int p, std::uint64_t fi
   }
 }
 
+// "1 MiB", "256 KiB".
+std::string size_text(std::size_t bytes) {
+  if (bytes >= (1u << 20) && bytes % (1u << 20) == 0) return std::to_string(bytes >> 20) + " MiB";
+  return std::to_string(bytes >> 10) + " KiB";
+}
+
 std::uint64_t data_bytes_of(const std::vector<client::event_record>& events) {
   std::uint64_t b = 0;
   for (const auto& e : events) b += e.data().size();
@@ -349,7 +355,7 @@ bool fill_topic(const broker_ref& broker, const std::string& topic, std::uint64_
 brow run_replay_fetch(const broker_ref& broker, const std::string& topic, std::uint64_t events,
                       std::uint32_t max_bytes, failure& fail) {
   brow row;
-  row.name = "replay by fetch, " + std::to_string(max_bytes >> 20) + " MiB per fetch, one at a time";
+  row.name = "replay by fetch, " + size_text(max_bytes) + " per fetch, one at a time";
   row.inflight = "1";
   shared_failure sf;
   auto c = connect(broker.address, sf);
@@ -393,7 +399,7 @@ brow run_replay_fetch(const broker_ref& broker, const std::string& topic, std::u
 brow run_replay_subscribe(const broker_ref& broker, const std::string& topic, std::uint64_t events,
                           std::uint32_t credit_bytes, failure& fail) {
   brow row;
-  row.name = "replay by subscribe, " + std::to_string(credit_bytes >> 20) + " MiB credit";
+  row.name = "replay by subscribe, " + size_text(credit_bytes) + " credit";
   row.inflight = "credit";
   shared_failure sf;
   auto c = connect(broker.address, sf);
@@ -453,7 +459,7 @@ std::vector<brow> run_storage_read(const std::string& dir, std::uint64_t events,
   }
   for (int rep = 0; rep < repeat && !interrupted; ++rep) {
     brow row;
-    row.name = "storage: partition_log::read in-process, " + std::to_string(max_bytes >> 20) + " MiB per read";
+    row.name = "storage: partition_log::read in-process, " + size_text(max_bytes) + " per read";
     row.inflight = "1";
     cpu_window cpu(0, {{this_thread_id(), "reader"}});
     std::uint64_t n = 0, data = 0, wire = 0, next = 0;
