@@ -6,6 +6,11 @@
 
 #include <cstring>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "clients/client.h"
 #include "clients/protocol.h"
 #include "codec/frame.h"
@@ -86,6 +91,28 @@ test::fake_broker::handler projection_fake() {
     }
     return test::fake_broker::frame_of(b);
   };
+}
+
+// The body of `GET target` on the broker's HTTP port (Connection: close).
+std::string http_get(std::uint16_t port, const std::string& target) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(port);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  const std::string req = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  REQUIRE(::write(fd, req.data(), req.size()) == static_cast<ssize_t>(req.size()));
+  std::string resp;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) resp.append(buf, static_cast<std::size_t>(n));
+  ::close(fd);
+  const auto body = resp.find("\r\n\r\n");
+  REQUIRE(body != std::string::npos);
+  INFO(resp.substr(0, body));
+  CHECK(resp.rfind("HTTP/1.1 200", 0) == 0);
+  return resp.substr(body + 4);
 }
 
 mc::client_options options_for(std::uint16_t port) {
@@ -199,7 +226,7 @@ TEST_CASE("tool: projection status renders a fake broker's answer, --json one ob
   CHECK(usage.status == 2);
 }
 
-TEST_CASE("tool: every query's --json is the client's answer byte for byte, and renders for people", "[clients][tool][projections]") {
+TEST_CASE("tool: every query's --json is the client's answer and the HTTP body byte for byte and renders for people", "[clients][tool][projections]") {
   test::projection_broker t;
   t.produce("forsendelser", test::example_forsendelse());
   t.produce("forsendelser", test::second_forsendelse());
@@ -212,24 +239,28 @@ TEST_CASE("tool: every query's --json is the client's answer byte for byte, and 
     std::vector<mc::query_param> params;
     std::string args;      // the same query as the tool's command line
     std::string expected;  // a text the human rendering must show
+    std::string http;      // the same query's HTTP target (docs/projections.md)
   };
   const std::string id = "3f6c1d2e-8a4b-4c5d-9e6f-7a8b9c0d1e2f";
   const std::vector<query_case> cases{
-      {"dispatch-status", "get", {{"id", id}}, "forsendelse get " + id, "Bergen kommune"},
+      {"dispatch-status", "get", {{"id", id}}, "forsendelse get " + id, "Bergen kommune", "/api/forsendelser/" + id},
       {"dispatch-status", "search", {}, "forsendelse search", "Oslo kommune"},
       {"dispatch-status", "search", {{"avsender", "Oslo kommune"}, {"limit", "1"}},
-       "forsendelse search --avsender 'Oslo kommune' --limit 1", "Oslo kommune"},
+       "forsendelse search --avsender 'Oslo kommune' --limit 1", "Oslo kommune",
+       "/api/forsendelser?avsender=Oslo%20kommune&limit=1"},
       {"dispatch-status", "search", {{"status", "LEST"}}, "forsendelse search --status LEST", "Bergen kommune"},
-      {"dispatch-status", "stats", {}, "forsendelse stats", "Oslo kommune"},
-      {"dispatch-status", "due", {{"at", "2030-01-01T00:00:00Z"}}, "forsendelse due --at 2030-01-01T00:00:00Z", "at:"},
+      {"dispatch-status", "stats", {}, "forsendelse stats", "Oslo kommune", "/api/forsendelser/stats"},
+      {"dispatch-status", "due", {{"at", "2030-01-01T00:00:00Z"}}, "forsendelse due --at 2030-01-01T00:00:00Z", "at:",
+       "/api/forsendelser/due?at=2030-01-01T00:00:00Z"},
       {"dispatch-status", "anomalies", {}, "forsendelse anomalies", "total: 0"},
-      {"reskontra", "party", {{"party", "SE_ORGNR:852929-2040"}}, "reskontra party SE_ORGNR:852929-2040", "CI-1"},
+      {"reskontra", "party", {{"party", "SE_ORGNR:852929-2040"}}, "reskontra party SE_ORGNR:852929-2040", "CI-1",
+       "/api/reskontra/parties/SE_ORGNR:852929-2040"},
       {"reskontra", "party", {{"party", "SE_PNR:19930721-7266"}, {"at", "2026-07-01"}},
        "reskontra party SE_PNR:19930721-7266 --at 2026-07-01", "CI-2"},
-      {"reskontra", "trial-balance", {}, "reskontra trial-balance", "1512"},
-      {"reskontra", "unallocated", {}, "reskontra unallocated", "PM-2"},
-      {"reskontra", "overdue", {{"at", "2026-07-01"}}, "reskontra overdue --at 2026-07-01", "CI-2"},
-      {"reskontra", "anomalies", {}, "reskontra anomalies", ""},
+      {"reskontra", "trial-balance", {}, "reskontra trial-balance", "1512", "/api/reskontra/trial-balance"},
+      {"reskontra", "unallocated", {}, "reskontra unallocated", "PM-2", "/api/reskontra/unallocated"},
+      {"reskontra", "overdue", {{"at", "2026-07-01"}}, "reskontra overdue --at 2026-07-01", "CI-2", "/api/reskontra/overdue?at=2026-07-01"},
+      {"reskontra", "anomalies", {}, "reskontra anomalies", "", "/api/reskontra/anomalies"},
   };
   for (const auto& qc : cases) {
     INFO(qc.args);
@@ -240,6 +271,7 @@ TEST_CASE("tool: every query's --json is the client's answer byte for byte, and 
     INFO(json.err);
     REQUIRE(json.status == 0);
     CHECK(json.out == *answer + "\n");
+    if (!qc.http.empty()) CHECK(http_get(t.broker.http_port(), qc.http) == *answer);
     auto human = t.run(qc.args);
     INFO(human.out);
     REQUIRE(human.status == 0);
@@ -265,7 +297,7 @@ TEST_CASE("tool: query errors are one line with exit 1, a wrong command line exi
   CHECK(t.run("audit --topic forsendelser").status == 2);          // --projection missing
 }
 
-TEST_CASE("tool: projection status shows lag 0 once caught up; rebuild --wait ends with the same digest", "[clients][tool][projections]") {
+TEST_CASE("tool: projection status shows lag 0 once caught up and rebuild --wait ends with the same digest", "[clients][tool][projections]") {
   test::projection_broker t;
   t.produce("forsendelser", test::example_forsendelse());
   t.produce("reskontra", test::reskontra_events());
