@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "broker/projection_runner.h"
+
 namespace muninn::broker {
 namespace {
 
@@ -16,7 +18,8 @@ void each_partition(const topic_registry& topics, F&& f) {
 }  // namespace
 
 broker_metrics::broker_metrics(metrics_registry& r, const topic_registry& topics)
-    : produce_requests_(r.add_counter("muninn_produce_requests_total", "Produce requests accepted", {"topic"})),
+    : registry_(r),
+      produce_requests_(r.add_counter("muninn_produce_requests_total", "Produce requests accepted", {"topic"})),
       produce_events_(r.add_counter("muninn_produce_events_total", "Events in accepted produce requests", {"topic"})),
       produce_bytes_(r.add_counter("muninn_produce_bytes_total", "Bytes of accepted produce requests", {"topic"})),
       fetch_requests_(r.add_counter("muninn_fetch_requests_total", "Fetch requests served", {"topic"})),
@@ -53,6 +56,18 @@ broker_metrics::broker_metrics(metrics_registry& r, const topic_registry& topics
                              out.emit({name, p}, double(log.stats().write_sync_ns) / 1e9);
                            });
                          });
+}
+
+void broker_metrics::add_projections(const projection_runner& runner) {
+  const projection_runner* pr = &runner;
+  registry_.add_callback_gauge("muninn_projection_lag_events", "Durable events of the topic not yet applied",
+                               {"projection"}, [pr](sample_sink& out) {
+                                 for (const auto& c : pr->metrics()) out.emit({c.name}, c.lag);
+                               });
+  registry_.add_callback_counter("muninn_projection_applied_events_total", "Events applied since start",
+                                 {"projection"}, [pr](sample_sink& out) {
+                                   for (const auto& c : pr->metrics()) out.emit({c.name}, c.applied_total);
+                                 });
 }
 
 void broker_metrics::produced(std::string_view topic, std::size_t events, std::size_t bytes) {

@@ -12,6 +12,8 @@
 
 namespace muninn::broker {
 
+class projection_runner;
+
 class broker_metrics {
  public:
   // Registers every family in `registry`; `topics` is read at render time.
@@ -22,8 +24,11 @@ class broker_metrics {
   void refused(std::string_view reason);
   void produce_latency(double seconds);
   gauge& connections() { return connections_; }
+  // Lag and applied events of each projection, read at render time.
+  void add_projections(const projection_runner& runner);
 
  private:
+  metrics_registry& registry_;
   counter_family& produce_requests_;
   counter_family& produce_events_;
   counter_family& produce_bytes_;

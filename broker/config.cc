@@ -14,6 +14,8 @@
 
 #include <toml++/toml.h>
 
+#include "broker/projections/registry.h"
+
 namespace muninn::broker {
 
 namespace {
@@ -52,7 +54,7 @@ std::optional<std::string_view> closest(std::string_view word, const std::vector
   return best;
 }
 
-std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
+std::string in_quotes(std::string_view s) { return "'" + std::string(s) + "'"; }
 
 // ---------------------------------------------------------------- endpoints
 
@@ -68,7 +70,7 @@ result<std::uint16_t, error> parse_port(std::string_view text, std::string_view 
   unsigned value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (text.empty() || ec != std::errc() || end != text.data() + text.size() || value < 1 || value > 65535)
-    return unexpected(error("port must be 1-65535, got " + quoted(text) + " in " + quoted(whole)));
+    return unexpected(error("port must be 1-65535, got " + in_quotes(text) + " in " + in_quotes(whole)));
   return std::uint16_t(value);
 }
 
@@ -110,7 +112,7 @@ constexpr std::uint32_t u32_max = std::numeric_limits<std::uint32_t>::max();
 result<storage::ack_mode, error> parse_acks(std::string_view s) {
   if (s == "durable") return storage::ack_mode::durable;
   if (s == "written") return storage::ack_mode::written;
-  return unexpected(error("must be \"durable\" or \"written\", got " + quoted(s)));
+  return unexpected(error("must be \"durable\" or \"written\", got " + in_quotes(s)));
 }
 
 struct level_name {
@@ -125,7 +127,7 @@ constexpr level_name level_names[] = {
 result<spdlog::level::level_enum, error> parse_level(std::string_view s) {
   for (const auto& l : level_names)
     if (l.name == s) return l.level;
-  return unexpected(error("must be one of trace, debug, info, warn, error, off, got " + quoted(s)));
+  return unexpected(error("must be one of trace, debug, info, warn, error, off, got " + in_quotes(s)));
 }
 
 std::string_view level_to_string(spdlog::level::level_enum level) {
@@ -224,7 +226,9 @@ class file_reader {
   result<void, error> read(const toml::table& root, broker_config& c) const {
     for (auto&& [key, node] : root) {
       const std::string_view name = key.str();
-      if (is_section(name)) {
+      if (name == "projections") {
+        if (auto r = read_projections(node, c); !r) return r;
+      } else if (is_section(name)) {
         const auto* table = node.as_table();
         if (!table) return unexpected(fail(node.source(), name, "must be a table, got " + std::string(type_name(node))));
         for (auto&& [sub_key, sub_node] : *table)
@@ -237,6 +241,42 @@ class file_reader {
   }
 
  private:
+  // [projections.NAME]: each projection's own keys (broker/projections/
+  // registry.h knows them and their rules), values as integers or strings.
+  result<void, error> read_projections(const toml::node& node, broker_config& c) const {
+    const auto* table = node.as_table();
+    if (!table) return unexpected(fail(node.source(), "projections", "must be a table, got " + std::string(type_name(node))));
+    for (auto&& [pkey, pnode] : *table) {
+      const std::string pname(pkey.str());
+      const std::string where = "projections." + pname;
+      if (!projections::find_projection_kind(pname)) {
+        std::string known;
+        for (const auto& k : projections::projection_kinds()) known += (known.empty() ? "" : ", ") + std::string(k.name);
+        return unexpected(location(pkey.source()) + ": unknown projection " + in_quotes(where) + " (known: " + known + ")");
+      }
+      const auto* ptable = pnode.as_table();
+      if (!ptable) return unexpected(fail(pnode.source(), where, "must be a table, got " + std::string(type_name(pnode))));
+      projections::query_params overrides;
+      for (auto&& [k, v] : *ptable) {
+        std::string text;
+        if (const auto* i = v.as_integer()) {
+          text = std::to_string(i->get());
+        } else if (const auto* str = v.as_string()) {
+          text = str->get();
+        } else {
+          return unexpected(fail(v.source(), where + "." + std::string(k.str()),
+                                 "must be an integer or a string, got " + std::string(type_name(v))));
+        }
+        overrides.insert_or_assign(std::string(k.str()), std::move(text));
+        if (auto checked = projections::projection_config(pname, overrides); !checked) {
+          return unexpected(fail(v.source(), where + "." + std::string(k.str()), checked.error()));
+        }
+      }
+      c.projections.emplace_back(pname, std::move(overrides));
+    }
+    return {};
+  }
+
   result<void, error> apply(std::string_view section, const toml::key& key, const toml::node& node,
                             broker_config& c) const {
     const std::string name = full_name(section, key.str());
@@ -254,11 +294,11 @@ class file_reader {
   }
 
   std::string fail(const toml::source_region& where, std::string_view name, std::string_view rule) const {
-    return location(where) + ": key " + quoted(name) + ": " + std::string(rule);
+    return location(where) + ": key " + in_quotes(name) + ": " + std::string(rule);
   }
 
   std::string unknown(const toml::source_region& where, std::string_view leaf, const std::string& name) const {
-    std::string message = location(where) + ": unknown key " + quoted(name);
+    std::string message = location(where) + ": unknown key " + in_quotes(name);
     // A right key in the wrong table (max_connections at the root) is the
     // likeliest slip; otherwise look for a typo.
     std::vector<std::string> names;
@@ -272,7 +312,7 @@ class file_reader {
       const std::vector<std::string_view> views(names.begin(), names.end());
       if (auto h = closest(name, views)) hint = std::string(*h);
     }
-    if (hint) message += " (did you mean " + quoted(*hint) + "?)";
+    if (hint) message += " (did you mean " + in_quotes(*hint) + "?)";
     return message;
   }
 
@@ -309,7 +349,7 @@ std::string one_line(std::string_view s) {
 
 result<void, error> apply_file(const std::string& path, broker_config& c) {
   auto text = read_file(path);
-  if (!text) return unexpected("flag --config: cannot read " + quoted(path) + ": " + text.error());
+  if (!text) return unexpected("flag --config: cannot read " + in_quotes(path) + ": " + text.error());
   toml::table root;
   // toml++ reports syntax errors by exception; they stop here, as values.
   try {
@@ -363,8 +403,8 @@ result<flag_values, error> parse_flags(int argc, const char* const* argv) {
     }
     if (!arg.starts_with("--") || arg == "--") {
       if (arg.starts_with("-") && arg != "-" && arg != "--")
-        return unexpected("unknown flag " + quoted(arg) + " (see --help)");
-      return unexpected("unexpected argument " + quoted(arg) + ": muninnd takes only flags (see --help)");
+        return unexpected("unknown flag " + in_quotes(arg) + " (see --help)");
+      return unexpected("unexpected argument " + in_quotes(arg) + ": muninnd takes only flags (see --help)");
     }
     const std::string_view body = arg.substr(2);
     const std::size_t eq = body.find('=');
@@ -400,7 +440,7 @@ result<flag_values, error> parse_flags(int argc, const char* const* argv) {
 // ---------------------------------------------------------------- public
 
 result<endpoint, std::string> parse_endpoint(std::string_view text) {
-  const std::string whole = quoted(text);
+  const std::string whole = in_quotes(text);
   if (text.empty()) return unexpected(error("expected HOST:PORT, got ''"));
   std::string_view host;
   std::string_view port;
@@ -422,7 +462,7 @@ result<endpoint, std::string> parse_endpoint(std::string_view text) {
       return unexpected("an IPv6 address needs brackets, as in [::1]:7070, got " + whole);
     if (host.empty()) return unexpected("missing host in " + whole + " (0.0.0.0 listens on every interface)");
     if (const auto bad = std::find_if_not(host.begin(), host.end(), is_host_char); bad != host.end())
-      return unexpected("invalid character " + quoted(std::string_view(&*bad, 1)) + " in host of " + whole);
+      return unexpected("invalid character " + in_quotes(std::string_view(&*bad, 1)) + " in host of " + whole);
   }
   auto p = parse_port(port, text);
   if (!p) return unexpected(p.error());

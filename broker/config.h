@@ -6,9 +6,12 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <spdlog/common.h>
 
+#include "broker/projections/projection.h"
 #include "codec/frame.h"
 #include "codec/result.h"
 #include "storage/log.h"
@@ -42,6 +45,10 @@ struct broker_config {
   // [storage]
   std::uint64_t segment_bytes = 1ull << 30;
   storage::ack_mode default_acks = storage::ack_mode::durable;
+
+  // [projections.NAME]: configuration overrides per projection (keys and
+  // rules in broker/projections/registry.h; checked when the file is read).
+  std::vector<std::pair<std::string, projections::query_params>> projections;
 
   // [log]
   spdlog::level::level_enum log_level = spdlog::level::info;

@@ -5,6 +5,7 @@
 #include <array>
 #include <chrono>
 
+#include "broker/projection_runner.h"
 #include "broker/validation/validate.h"
 #include "codec/batch_generated.h"
 #include "codec/frame.h"
@@ -339,6 +340,87 @@ void fetch_offsets(topic_registry& topics, std::uint64_t corr, const fb::FetchOf
   offsets_response(corr, out, fb::ErrorCode::ok, {}, respond);
 }
 
+// ---- projections ---------------------------------------------------------
+
+fb::ErrorCode projection_code(const projection_error& e) {
+  switch (e.code) {
+    case projection_errc::unknown_projection: return fb::ErrorCode::not_found;
+    case projection_errc::busy: return fb::ErrorCode::too_many_requests;
+    case projection_errc::stopped: return fb::ErrorCode::internal;
+    case projection_errc::query:
+      switch (e.query.code) {
+        case projections::query_errc::not_found: return fb::ErrorCode::not_found;
+        case projections::query_errc::unknown_query:
+        case projections::query_errc::bad_parameter: return fb::ErrorCode::invalid_argument;
+      }
+  }
+  return fb::ErrorCode::internal;
+}
+
+void projection_query(const projection_runner* runner, std::uint64_t corr, const fb::ProjectionQueryRequest& req,
+                      const responder& respond) {
+  FlatBufferBuilder b;
+  auto reply = [&](Offset<flatbuffers::String> json, Offset<fb::Error> err) {
+    respond(finish(b, corr, fb::ResponseBody::ProjectionQueryResponse, fb::CreateProjectionQueryResponse(b, json, err).Union()));
+  };
+  if (!runner) return reply(0, make_error(b, fb::ErrorCode::not_found, "this broker runs no projections"));
+  projections::query_params params;
+  if (const auto* ps = req.params()) {
+    for (const auto* p : *ps) params.insert_or_assign(p->name()->str(), p->value()->str());
+  }
+  auto answer = runner->query(req.projection()->string_view(), req.query()->string_view(), params);
+  if (!answer) return reply(0, make_error(b, projection_code(answer.error()), answer.error().message));
+  reply(b.CreateString(*answer), 0);
+}
+
+Offset<fb::ProjectionInfo> projection_info(FlatBufferBuilder& b, const projection_status& s) {
+  std::vector<Offset<fb::QueryParam>> config;
+  for (const auto& [k, v] : s.config) config.push_back(fb::CreateQueryParam(b, b.CreateString(k), b.CreateString(v)));
+  const fb::Hash256 digest(flatbuffers::span<const std::uint8_t, 32>(s.digest.data(), 32));
+  return fb::CreateProjectionInfo(b, b.CreateString(s.name), b.CreateString(s.topic), b.CreateVector(s.applied),
+                                  b.CreateVector(s.heads), b.CreateVector(s.checkpoint), &digest, b.CreateVector(config),
+                                  s.rebuilding, s.rebuild_applied, s.anomalies,
+                                  s.error.empty() ? 0 : b.CreateString(s.error));
+}
+
+void projection_status_response(std::uint64_t corr, const result<std::vector<projection_status>, projection_error>& list,
+                                const responder& respond) {
+  FlatBufferBuilder b;
+  Offset<flatbuffers::Vector<Offset<fb::ProjectionInfo>>> infos;
+  Offset<fb::Error> err;
+  if (list) {
+    std::vector<Offset<fb::ProjectionInfo>> v;
+    for (const auto& s : *list) v.push_back(projection_info(b, s));
+    infos = b.CreateVector(v);
+  } else {
+    err = make_error(b, projection_code(list.error()), list.error().message);
+  }
+  respond(finish(b, corr, fb::ResponseBody::ProjectionStatusResponse, fb::CreateProjectionStatusResponse(b, infos, err).Union()));
+}
+
+void projection_status_request(projection_runner* runner, std::uint64_t corr, std::string_view name,
+                               const responder& respond) {
+  if (!runner) {
+    return projection_status_response(
+        corr, unexpected(projection_error{projection_errc::unknown_projection, {}, "this broker runs no projections"}), respond);
+  }
+  // The digest walks the whole state: the runner answers off the network thread.
+  runner->status_async(std::string(name), [corr, respond](auto list) { projection_status_response(corr, list, respond); });
+}
+
+void projection_rebuild(projection_runner* runner, std::uint64_t corr, const fb::ProjectionRebuildRequest& req,
+                        const responder& respond) {
+  if (!runner) {
+    return respond(error_frame(corr, std::uint16_t(fb::ErrorCode::not_found), "this broker runs no projections"));
+  }
+  const auto name = req.projection()->string_view();
+  if (auto r = runner->rebuild(name); !r) {
+    return respond(error_frame(corr, std::uint16_t(projection_code(r.error())), r.error().message));
+  }
+  // The answer is the status as the rebuild starts; the caller polls status.
+  projection_status_request(runner, corr, name, respond);
+}
+
 }  // namespace
 
 std::vector<std::byte> error_frame(std::uint64_t correlation_id, std::uint16_t code, std::string_view message) {
@@ -388,6 +470,14 @@ void request_handler::handle(std::span<const std::byte> payload, const responder
       return commit_offsets(topics_, corr, *req->body_as_CommitOffsetsRequest(), respond);
     case fb::RequestBody::FetchOffsetsRequest:
       return fetch_offsets(topics_, corr, *req->body_as_FetchOffsetsRequest(), respond);
+    case fb::RequestBody::ProjectionQueryRequest:
+      return projection_query(projections_, corr, *req->body_as_ProjectionQueryRequest(), respond);
+    case fb::RequestBody::ProjectionStatusRequest: {
+      const auto* r = req->body_as_ProjectionStatusRequest();
+      return projection_status_request(projections_, corr, r->projection() ? r->projection()->string_view() : "", respond);
+    }
+    case fb::RequestBody::ProjectionRebuildRequest:
+      return projection_rebuild(projections_, corr, *req->body_as_ProjectionRebuildRequest(), respond);
     default:
       if (metrics_) metrics_->refused(fb::EnumNameErrorCode(fb::ErrorCode::unknown_request));
       return respond(error_frame(corr, std::uint16_t(fb::ErrorCode::unknown_request),

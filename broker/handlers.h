@@ -16,6 +16,8 @@
 
 namespace muninn::broker {
 
+class projection_runner;
+
 using responder = std::function<void(std::vector<std::byte> frame)>;
 
 struct handler_limits {
@@ -33,12 +35,15 @@ class request_handler {
   // exactly one response, also when it is malformed.
   void handle(std::span<const std::byte> payload, const responder& respond);
   topic_registry& topics() { return topics_; }
+  // Projection requests are refused (not_found) until a runner is set.
+  void set_projections(projection_runner* runner) { projections_ = runner; }
   broker_metrics* metrics() { return metrics_; }
 
  private:
   topic_registry& topics_;
   handler_limits limits_;
   broker_metrics* metrics_;
+  projection_runner* projections_ = nullptr;
 };
 
 // An Error response frame, for errors found before a request is decoded.

@@ -13,6 +13,8 @@
 
 #include "broker/config.h"
 #include "broker/http.h"
+#include "broker/http_api.h"
+#include "broker/projection_runner.h"
 #include "broker/server.h"
 #include "broker/topics.h"
 
@@ -49,6 +51,17 @@ int main(int argc, char** argv) {
   broker::broker_metrics broker_metrics(metrics, **topics);
   broker::handler_limits hl;
   broker::request_handler handler(**topics, hl, &broker_metrics);
+
+  broker::projection_runner_options pro;
+  pro.dir = cfg->data_dir + "/projections";
+  pro.config = cfg->projections;
+  auto runner = broker::projection_runner::start(**topics, pro);
+  if (!runner) {
+    spdlog::error("cannot start projections: {}", runner.error());
+    return 1;
+  }
+  handler.set_projections(runner->get());
+  broker_metrics.add_projections(**runner);
   broker::server_limits sl;
   sl.max_frame_bytes = cfg->max_frame_bytes;
   sl.max_connections = cfg->max_connections;
@@ -72,11 +85,11 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  broker::http_server http(io, [&metrics](const std::string& target) -> std::optional<broker::http_response> {
+  broker::http_server http(io, [&metrics, &runner](const std::string& target) -> std::optional<broker::http_response> {
     if (target == "/healthz") return broker::http_response{200, "text/plain; charset=utf-8", "ok\n"};
     if (target == "/metrics")
       return broker::http_response{200, std::string(broker::metrics_registry::content_type), metrics.render()};
-    return std::nullopt;
+    return broker::serve_api(target, **runner);
   });
   const auto http_address = asio::ip::make_address(cfg->http.host, ec);
   if (ec) {
@@ -97,6 +110,8 @@ int main(int argc, char** argv) {
     spdlog::info("signal {}: stopping", sig);
     srv.stop_accepting();
     http.stop();
+    // Projections write their last checkpoint before the logs close.
+    (*runner)->stop();
     // Completes every queued append (their answers are posted to this
     // thread) and flushes the indexes.
     (*topics)->close();
