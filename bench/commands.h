@@ -13,5 +13,7 @@ int storage_main(std::span<char*> args);
 int produce_main(std::span<char*> args);
 int consume_main(std::span<char*> args);
 
+// `muninn-bench projection ...`: projection rebuild against raw replay (projection_bench.cc).
+int projection_main(std::span<char*> args);
 
 }  // namespace muninn::bench
