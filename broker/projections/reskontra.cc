@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <limits>
 #include <stdexcept>
 
 #include "broker/projections/calendar.h"
@@ -91,11 +92,26 @@ std::uint64_t ledger_key(account_code a, currency_code c) noexcept {
 }
 }  // namespace
 
+std::uint32_t state::total_index(currency_code c) {
+  for (std::size_t i = 0; i < totals.size(); ++i) {
+    if (totals[i].currency == c) return static_cast<std::uint32_t>(i);
+  }
+  totals.push_back(currency_total{c, 0, 0});
+  return static_cast<std::uint32_t>(totals.size() - 1);
+}
+
+const currency_total* state::find_total(currency_code c) const {
+  for (const auto& t : totals) {
+    if (t.currency == c) return &t;
+  }
+  return nullptr;
+}
+
 void state::debit(std::string_view account, account_code code, currency_code c, money m) {
-  if (m != 0) postings.push_back({ledger_key(code, c), account, c, m, 0});
+  if (m != 0) postings.push_back({total_index(c), ledger_key(code, c), account, c, m, 0});
 }
 void state::credit(std::string_view account, account_code code, currency_code c, money m) {
-  if (m != 0) postings.push_back({ledger_key(code, c), account, c, 0, m});
+  if (m != 0) postings.push_back({total_index(c), ledger_key(code, c), account, c, 0, m});
 }
 void state::debit(const account_ref& a, currency_code c, money m) { debit(a.name, a.code, c, m); }
 void state::credit(const account_ref& a, currency_code c, money m) { credit(a.name, a.code, c, m); }
@@ -104,11 +120,11 @@ bool state::postings_fit() {
   bool ok = true;
   for (const auto& p : postings) {
     if (p.debit == 0) continue;
-    auto& t = totals[p.currency];
+    auto& t = totals[p.total];
     if (__builtin_add_overflow(t.pending, p.debit, &t.pending)) ok = false;
   }
   for (const auto& p : postings) {
-    auto& t = totals[p.currency];
+    auto& t = totals[p.total];
     money sum;
     if (__builtin_add_overflow(t.debit, t.pending, &sum)) ok = false;
   }
@@ -118,7 +134,7 @@ bool state::postings_fit() {
 
 void state::commit_postings() {
   for (const auto& p : postings) {
-    auto& t = totals[p.currency];
+    auto& t = totals[p.total];
     t.debit += t.pending;
     t.pending = 0;
     auto [it, fresh] = ledger.try_emplace(p.ledger_key);
@@ -135,7 +151,7 @@ void state::commit_postings() {
 }
 
 void state::drop_postings() {
-  for (const auto& p : postings) totals[p.currency].pending = 0;
+  for (const auto& p : postings) totals[p.total].pending = 0;
   postings.clear();
 }
 
@@ -165,7 +181,7 @@ void state::add_credit(party_state& p, currency_code c, money delta) {
 
 void state::rebuild_derived() {
   totals.clear();
-  for (auto& [k, e] : ledger) totals[e.currency].debit += e.debit;
+  for (auto& [k, e] : ledger) totals[total_index(e.currency)].debit += e.debit;
   for (auto& [k, p] : parties) {
     p.receivables.clear();
     p.payables.clear();
@@ -222,13 +238,70 @@ bool is_id_char(char c) noexcept {
          c == '_' || c == ':' || c == '@' || c == '-';
 }
 
+// event.h's get_* semantics on a Reference already found.
+std::optional<std::string_view> as_string(flexbuffers::Reference r) {
+  if (!r.IsString()) return std::nullopt;
+  const auto s = r.AsString();
+  return std::string_view(s.c_str(), s.length());
+}
+
+std::optional<std::int64_t> as_int(flexbuffers::Reference r) {
+  if (r.IsInt()) return r.AsInt64();
+  if (r.IsUInt()) {
+    const auto u = r.AsUInt64();
+    if (u <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+      return static_cast<std::int64_t>(u);
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<flexbuffers::Vector> as_vector(flexbuffers::Reference r) {
+  if (!r.IsVector() || r.IsMap() || r.IsString() || r.IsBlob()) return std::nullopt;
+  return r.AsVector();
+}
+
 // Typed reads of one data map; the first fault wins and names the field.
 // After a fault every read returns a default, so a handler reads all its
-// fields and checks failed() once.
+// fields and checks failed() once. The map's keys are indexed once (length
+// and first 8 bytes): a handler reads most of them, and that costs a
+// fraction of flexbuffers' binary search with strcmp per field.
 class field_reader {
  public:
-  field_reader(flexbuffers::Map m, const char* list = nullptr, std::size_t index = 0)
-      : m_(m), list_(list), index_(index) {}
+  explicit field_reader(flexbuffers::Map m, const char* list = nullptr, std::size_t index = 0)
+      : m_(m), values_(m.Values()), list_(list), index_(index) {
+    const auto keys = m.Keys();
+    n_ = keys.size();
+    if (n_ > slots_.size()) return;  // unusual: fall back to m_[key]
+    for (std::size_t i = 0; i < n_; ++i) {
+      // The NUL is inside the buffer (data_reader checked): one pass finds
+      // the length and packs the prefix.
+      const char* k = keys[i].AsKey();
+      slot& sl = slots_[i];
+      sl = slot{0, 0, k};
+      for (; k[sl.len] != 0; ++sl.len) {
+        if (sl.len < 8) sl.prefix |= static_cast<std::uint64_t>(static_cast<unsigned char>(k[sl.len])) << (8 * sl.len);
+      }
+    }
+  }
+
+  // The value of `key`, a null Reference when absent.
+  template <std::size_t N>
+  flexbuffers::Reference get(const char (&key)[N]) const {
+    return get(key, N - 1);  // a literal: its length is known at compile time
+  }
+  flexbuffers::Reference get(const char* key) const { return get(key, std::strlen(key)); }
+  flexbuffers::Reference get(const char* key, std::size_t len) const {
+    if (n_ > slots_.size()) return m_[key];
+    const slot want = slot_of(key, len);
+    for (std::size_t i = 0; i < n_; ++i) {
+      if (slots_[i].prefix == want.prefix && slots_[i].len == len &&
+          (len <= 8 || std::memcmp(slots_[i].key + 8, key + 8, len - 8) == 0)) {
+        return values_[i];
+      }
+    }
+    return flexbuffers::Reference();
+  }
 
   bool failed() const noexcept { return !fault_.empty(); }
   std::string take_fault() { return std::move(fault_); }
@@ -261,16 +334,16 @@ class field_reader {
   // Absent or null: nullopt. Present but not a string: a fault.
   std::optional<std::string_view> optional_text(const char* key) {
     if (failed()) return std::nullopt;
-    const auto r = m_[key];
-    if (r.IsNull()) return std::nullopt;
+    if (get(key).IsNull()) return std::nullopt;
     return string(key, false);
   }
 
   std::int64_t integer(const char* key, std::int64_t min) {
     if (failed()) return 0;
-    const auto v = get_int(m_, key);
+    const auto r = get(key);
+    const auto v = as_int(r);
     if (!v) {
-      fail(key, m_[key].IsNull() ? "is required" : "must be an integer");
+      fail(key, r.IsNull() ? "is required" : "must be an integer");
       return 0;
     }
     if (*v < min) {
@@ -317,13 +390,14 @@ class field_reader {
   // The party as "TYPE:normalised" into `out` (reference: the event's date).
   void party(const char* key, const civil_date& reference, std::string& out) {
     if (failed()) return;
-    const auto p = get_map(m_, key);
-    if (!p) {
-      fail(key, m_[key].IsNull() ? "is required" : "must be an object {type, value}");
+    const auto pr = get(key);
+    if (!pr.IsMap()) {
+      fail(key, pr.IsNull() ? "is required" : "must be an object {type, value}");
       return;
     }
-    const auto type = get_string(*p, "type");
-    const auto value = get_string(*p, "value");
+    const field_reader p(pr.AsMap());
+    const auto type = as_string(p.get("type"));
+    const auto value = as_string(p.get("value"));
     const auto kind = type ? parse_id_kind(*type) : std::nullopt;
     if (!kind || !value) {
       fail(key, "must be {type: SE_PNR|SE_ORGNR|NO_FNR|NO_ORGNR, value}");
@@ -342,9 +416,10 @@ class field_reader {
   // A non-empty array.
   std::optional<flexbuffers::Vector> list(const char* key) {
     if (failed()) return std::nullopt;
-    const auto v = get_vector(m_, key);
+    const auto r = get(key);
+    const auto v = as_vector(r);
     if (!v) {
-      fail(key, m_[key].IsNull() ? "is required" : "must be an array");
+      fail(key, r.IsNull() ? "is required" : "must be an array");
       return std::nullopt;
     }
     if (v->size() == 0) {
@@ -357,12 +432,12 @@ class field_reader {
  private:
   std::string_view string(const char* key, bool required) {
     if (failed()) return {};
-    const auto r = m_[key];
+    const auto r = get(key);
     if (r.IsNull()) {
       fail(key, "is required");
       return {};
     }
-    const auto s = get_string(m_, key);
+    const auto s = as_string(r);
     if (!s) {
       fail(key, "must be a string");
       return {};
@@ -371,7 +446,23 @@ class field_reader {
     return *s;
   }
 
+  struct slot {
+    std::uint64_t prefix = 0;
+    std::size_t len = 0;
+    const char* key = nullptr;
+  };
+  static slot slot_of(const char* k, std::size_t len) noexcept {
+    slot s{0, len, k};
+    for (std::size_t i = 0; i < len && i < 8; ++i) {
+      s.prefix |= static_cast<std::uint64_t>(static_cast<unsigned char>(k[i])) << (8 * i);
+    }
+    return s;
+  }
+
   flexbuffers::Map m_;
+  flexbuffers::Vector values_;
+  std::array<slot, 24> slots_;
+  std::size_t n_ = 0;
   const char* list_;
   std::size_t index_;
   std::string fault_;
@@ -1212,8 +1303,8 @@ std::optional<std::string> reskontra_projection::check_invariants() const {
   for (const auto& [cur, x] : per) {
     const auto c = unpack_currency(cur);
     if (x.ledger_debit != x.ledger_credit) return "trial balance in " + c + " is not zero";
-    const auto t = s.totals.find(cur);
-    if (x.ledger_debit != 0 && (t == s.totals.end() || t->second.debit != x.ledger_debit)) {
+    const auto* t = s.find_total(cur);
+    if (x.ledger_debit != 0 && (t == nullptr || t->debit != x.ledger_debit)) {
       return "the derived debit total of " + c + " is stale";
     }
     if (x.acct_receivable != x.receivable) return s.config.receivables + " in " + c + " != Σ receivable remainders";
