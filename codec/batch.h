@@ -104,6 +104,11 @@ struct verified_batch {
 result<verified_batch, errc> verify_batch(std::span<const std::byte> payload,
                                           const batch_limits& limits = {});
 
+// The batch in `payload` without verifying it: only for bytes that passed
+// verify_batch (or came from batch_builder) and were copied verbatim since,
+// so that a reader does not pay for verification twice.
+verified_batch trusted_batch(std::span<const std::byte> payload) noexcept;
+
 // SHA-256(prev_hash || payload with the hash field zeroed). `b` must come
 // from verify_batch (the hash struct is located inside b.payload).
 hash256 compute_hash(const verified_batch& b);

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -42,7 +43,9 @@ class frame_scanner {
   std::uint64_t pos_;          // file position of buf_[cur_]
   std::uint64_t limit_;
   std::size_t chunk_;
-  std::vector<std::byte> buf_;
+  // Grown without zero-filling: every byte is overwritten by a read first.
+  std::unique_ptr<std::byte[]> buf_;
+  std::size_t cap_ = 0;
   std::size_t cur_ = 0;        // consumed bytes of buf_
   std::size_t len_ = 0;        // valid bytes of buf_
   std::uint64_t file_pos_;     // file position of buf_[len_]
