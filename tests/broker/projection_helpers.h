@@ -15,20 +15,9 @@
 #include "broker/topics.h"
 #include "codec/json.h"
 #include "codec/stream_hash.h"
+#include "tests/temp_dir.h"
 
 namespace muninn::test {
-
-struct temp_dir {
-  std::filesystem::path path;
-  temp_dir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "muninn-runner-XXXXXX").string();
-    path = mkdtemp(tmpl.data());
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
 
 inline std::vector<std::string> example_lines() {
   std::ifstream in(std::string(MUNINN_SOURCE_DIR) + "/examples/forsendelse.jsonl");

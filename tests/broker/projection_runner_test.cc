@@ -46,6 +46,29 @@ broker::projection_status caught_up(const broker::projection_runner& r, std::str
   }
 }
 
+// The broker's two halves on `data`: topics, then the projections on them;
+// stopped in the broker's order when it goes.
+struct running {
+  std::unique_ptr<broker::topic_registry> topics;
+  std::unique_ptr<broker::projection_runner> runner;
+
+  explicit running(const std::string& data, std::vector<std::pair<std::string, projections::query_params>> config = {}) {
+    auto t = broker::topic_registry::open(data, {});
+    REQUIRE(t);
+    topics = std::move(t).value();
+    broker::projection_runner_options o;
+    o.dir = data + "/projections";
+    o.config = std::move(config);
+    auto r = broker::projection_runner::start(*topics, o);
+    REQUIRE(r);
+    runner = std::move(r).value();
+  }
+  ~running() {
+    runner->stop();
+    topics->close();
+  }
+};
+
 std::uint64_t total(const std::vector<std::uint64_t>& v) {
   std::uint64_t n = 0;
   for (auto x : v) n += x;
@@ -111,49 +134,27 @@ TEST_CASE("projection runner: follows the log, resumes from its checkpoint, rebu
   }
   {
     // A restart loads the stored state at its checkpoint: no replay.
-    auto topics = broker::topic_registry::open(data, {});
-    REQUIRE(topics);
-    broker::projection_runner_options o;
-    o.dir = data + "/projections";
-    auto runner = broker::projection_runner::start(**topics, o);
-    REQUIRE(runner);
-    auto s = caught_up(**runner, "dispatch-status");
+    running r(data);
+    auto s = caught_up(*r.runner, "dispatch-status");
     CHECK(total(s.applied) == 84);
     CHECK(s.digest == digest);
-    CHECK((*runner)->metrics().front().applied_total == 0);
-    (*runner)->stop();
-    (*topics)->close();
+    CHECK(r.runner->metrics().front().applied_total == 0);
   }
   {
     // A lost store is derived state: rebuilt from the log to the same digest.
     std::filesystem::remove_all(data + "/projections");
-    auto topics = broker::topic_registry::open(data, {});
-    REQUIRE(topics);
-    broker::projection_runner_options o;
-    o.dir = data + "/projections";
-    auto runner = broker::projection_runner::start(**topics, o);
-    REQUIRE(runner);
-    auto s = caught_up(**runner, "dispatch-status");
+    running r(data);
+    auto s = caught_up(*r.runner, "dispatch-status");
     CHECK(total(s.applied) == 84);
     CHECK(s.digest == digest);
-    (*runner)->stop();
-    (*topics)->close();
   }
   {
     // Another deadline is another projection: its store starts over.
-    auto topics = broker::topic_registry::open(data, {});
-    REQUIRE(topics);
-    broker::projection_runner_options o;
-    o.dir = data + "/projections";
-    o.config.push_back({"dispatch-status", {{"deadline_working_hours", "16"}}});
-    auto runner = broker::projection_runner::start(**topics, o);
-    REQUIRE(runner);
-    auto s = caught_up(**runner, "dispatch-status");
+    running r(data, {{"dispatch-status", {{"deadline_working_hours", "16"}}}});
+    auto s = caught_up(*r.runner, "dispatch-status");
     CHECK(total(s.applied) == 84);
     CHECK(s.config.at("deadline_working_hours") == "16");
-    CHECK((*runner)->metrics().front().applied_total == 84);
-    (*runner)->stop();
-    (*topics)->close();
+    CHECK(r.runner->metrics().front().applied_total == 84);
   }
 }
 

@@ -16,6 +16,7 @@
 #include "codec/frame.h"
 #include "codec/protocol_generated.h"
 #include "codec/stream_hash.h"
+#include "tests/temp_dir.h"
 
 using namespace muninn;
 namespace asio = boost::asio;
@@ -23,17 +24,7 @@ using asio::ip::tcp;
 
 namespace {
 
-struct temp_dir {
-  std::filesystem::path path;
-  temp_dir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "muninn-broker-XXXXXX").string();
-    path = mkdtemp(tmpl.data());
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
+using muninn::test::temp_dir;
 
 // A broker in this process on a loopback port.
 struct running_broker {

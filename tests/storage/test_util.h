@@ -12,21 +12,9 @@
 #include "codec/batch.h"
 #include "codec/batch_generated.h"
 #include "storage/log.h"
+#include "tests/temp_dir.h"
 
 namespace muninn::test {
-
-struct temp_dir {
-  std::filesystem::path path;
-  temp_dir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "muninn-test-XXXXXX").string();
-    path = mkdtemp(tmpl.data());
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  std::string str() const { return path.string(); }
-};
 
 struct owned_event {
   std::string stream;
