@@ -322,14 +322,23 @@ void log_impl::write_group(std::vector<pending_append>& group) {
       segments_.push_back(active_seg_);
     }
     active_seg_->durable_size.store(active_size_, std::memory_order_release);
+    // The index thread is woken only when it has something to start on: a
+    // window that was empty (its gathering delay starts now) or a full
+    // index batch. A wake-up per commit costs a futex call and a context
+    // switch for every single append, and on two cores that competes with
+    // the threads acknowledging it. The index thread also wakes on its own
+    // timeout, so nothing waits for a notification.
+    bool wake_index = false;
     {
       std::unique_lock g(win_mu_);
+      wake_index = window_.empty();
       for (const auto& p : group) {
         if (!p.frame) continue;
         window_.push_back(committed_batch{p.base, p.count, p.commit_time, active_seg_->base, pos, p.frame});
         pos += p.frame->size();
         batches_.fetch_add(1, std::memory_order_relaxed);
       }
+      if (!window_.empty() && end - window_.front().base >= opts_.index_batch_events) wake_index = true;
     }
     {
       std::lock_guard g(head_mu_);
@@ -337,8 +346,10 @@ void log_impl::write_group(std::vector<pending_append>& group) {
         if (p.frame) durable_hash_ = p.hash;
     }
     durable_.store(end, std::memory_order_release);
-    { std::lock_guard g(idx_mu_); }  // pairs with the index thread's predicate check
-    idx_cv_.notify_all();
+    if (wake_index) {
+      { std::lock_guard g(idx_mu_); }  // pairs with the index thread's predicate check
+      idx_cv_.notify_all();
+    }
     {
       std::lock_guard g(listeners_mu_);
       for (const auto& fn : listeners_) fn(end);
