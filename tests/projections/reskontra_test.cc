@@ -941,3 +941,68 @@ TEST_CASE("reskontra: apply cost per event", "[.bench][reskontra-bench]") {
     if (std::getenv("MUNINN_BENCH_SHOW")) WARN(p.query("anomalies", {{"limit", "5"}}).value());
   }
 }
+
+TEST_CASE("reskontra: fingerprint of a generated scenario", "[.bench][reskontra-fingerprint]") {
+  // Everything observable of one rebuild, hashed: the take_changes stream
+  // (every 100,000 events, as the runner takes it), the state digest, a
+  // load of the records, and the queries. Run before and after a change to
+  // the projection's internals: the lines must be identical.
+  const char* jsonl = std::getenv("MUNINN_BENCH_JSONL");  // `muninn-gen reskontra --seed 1 --count 1000000`
+  if (jsonl == nullptr) return;
+  std::ifstream in(jsonl);
+  std::string line;
+  mp::reskontra_projection p;
+  mp::data_reader reader;
+  muninn::codec::sha256 changes;
+  std::vector<mp::record_change> out;
+  std::vector<std::string> parties;
+  std::uint64_t n = 0;
+  auto take = [&] {
+    out.clear();
+    p.take_changes(out);
+    for (const auto& c : out) {
+      changes.update(c.key);
+      changes.update("\x1f");
+      changes.update(c.value ? *c.value : std::string("\x00deleted", 8));
+      changes.update("\x1e");
+    }
+  };
+  while (std::getline(in, line)) {
+    auto ev = muninn::codec::event_from_json(line);
+    REQUIRE(ev);
+    auto& o = ev.value();
+    logged l{o.type, o.stream, o.content_type, std::move(o.data), o.time, {0, n}};
+    if (parties.size() < 50 && n % 997 == 0) {
+      const auto at = line.find(R"("party":{"type":")");
+      if (at != std::string::npos) {
+        const auto t0 = at + 18, t1 = line.find('"', t0);
+        const auto v0 = line.find(R"("value":")", t1) + 9, v1 = line.find('"', v0);
+        parties.push_back(line.substr(t0, t1 - t0) + ":" + line.substr(v0, v1 - v0));
+      }
+    }
+    feed(p, reader, l);
+    if (++n % 100000 == 0) take();
+  }
+  take();
+  const auto state = digest_hex(p);
+  mp::reskontra_projection loaded;
+  p.for_each_record([&](std::string_view k, std::string_view v) { REQUIRE(loaded.load(k, v)); });
+  loaded.finish_load();
+  CHECK(digest_hex(loaded) == state);
+  muninn::codec::sha256 answers;
+  auto ask = [&](std::string_view what, mp::query_params q) {
+    for (const mp::projection* x : {static_cast<const mp::projection*>(&p), static_cast<const mp::projection*>(&loaded)}) {
+      const auto r = x->query(what, q);
+      answers.update(r ? r.value() : "ERR " + r.error().message);
+    }
+  };
+  ask("trial-balance", {});
+  ask("unallocated", {});
+  ask("overdue", {{"at", "2026-06-01"}});
+  ask("overdue", {{"at", "2027-06-01"}});
+  ask("anomalies", {{"limit", "100000"}});
+  for (const auto& party : parties) ask("party", {{"party", party}});
+  WARN("events " << n << " anomalies " << p.anomaly_count() << "\nstate   " << state << "\nchanges "
+                 << muninn::codec::to_hex(changes.finish()) << "\nanswers " << muninn::codec::to_hex(answers.finish())
+                 << "\ninvariants " << (p.check_invariants() ? *p.check_invariants() : "ok"));
+}
