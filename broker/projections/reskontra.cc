@@ -47,6 +47,14 @@ std::optional<account_code> pack_account(std::string_view s) noexcept {
   return static_cast<account_code>(s.size()) << 27 | v;
 }
 
+std::string account_text(account_code c) {
+  const unsigned digits = c >> 27;
+  std::uint32_t v = c & ((1u << 27) - 1);
+  std::string s(digits, '0');
+  for (unsigned i = digits; i-- > 0; v /= 10) s[i] = static_cast<char>('0' + v % 10);
+  return s;
+}
+
 item_state state_at(const receivable& r, day_number d) noexcept {
   if (r.remaining == 0) return item_state::paid;
   if (r.in_collection) return item_state::in_collection;
@@ -67,7 +75,7 @@ std::string_view to_string(item_state s) noexcept {
 }
 
 state::state(reskontra_config c) : config(std::move(c)) {
-  auto ref = [](const std::string& a) { return account_ref{*pack_account(a), a}; };
+  auto ref = [](const std::string& a) { return account_ref{*pack_account(a)}; };
   receivables_acct = ref(config.receivables);
   overpayments_acct = ref(config.overpayments);
   unidentified_acct = ref(config.unidentified);
@@ -78,10 +86,6 @@ state::state(reskontra_config c) : config(std::move(c)) {
   output_vat_acct = ref(config.output_vat);
   input_vat_acct = ref(config.input_vat);
   fee_income_acct = ref(config.fee_income);
-  receivables.reserve(1024);
-  payments.reserve(1024);
-  allocations.reserve(1024);
-  parties.reserve(1024);
   ledger.reserve(64);
   postings.reserve(16);
 }
@@ -107,14 +111,12 @@ const currency_total* state::find_total(currency_code c) const {
   return nullptr;
 }
 
-void state::debit(std::string_view account, account_code code, currency_code c, money m) {
-  if (m != 0) postings.push_back({total_index(c), ledger_key(code, c), account, c, m, 0});
+void state::debit(account_code code, currency_code c, money m) {
+  if (m != 0) postings.push_back({total_index(c), ledger_key(code, c), c, m, 0});
 }
-void state::credit(std::string_view account, account_code code, currency_code c, money m) {
-  if (m != 0) postings.push_back({total_index(c), ledger_key(code, c), account, c, 0, m});
+void state::credit(account_code code, currency_code c, money m) {
+  if (m != 0) postings.push_back({total_index(c), ledger_key(code, c), c, 0, m});
 }
-void state::debit(const account_ref& a, currency_code c, money m) { debit(a.name, a.code, c, m); }
-void state::credit(const account_ref& a, currency_code c, money m) { credit(a.name, a.code, c, m); }
 
 bool state::postings_fit() {
   bool ok = true;
@@ -137,12 +139,16 @@ void state::commit_postings() {
     auto& t = totals[p.total];
     t.debit += t.pending;
     t.pending = 0;
-    auto [it, fresh] = ledger.try_emplace(p.ledger_key);
-    auto& e = it->second;
-    if (fresh) {
-      e.account.assign(p.account);
-      e.currency = p.currency;
+    auto& hint = ledger_hints[(p.ledger_key * 0x9E3779B97F4A7C15ull) >> 58];
+    if (hint.key != p.ledger_key) {
+      auto [it, fresh] = ledger.try_emplace(p.ledger_key);
+      if (fresh) {
+        it->second.account = account_text(static_cast<account_code>(p.ledger_key >> 16));
+        it->second.currency = p.currency;
+      }
+      hint = ledger_hint{p.ledger_key, &it->second};
     }
+    auto& e = *hint.entry;
     e.debit += p.debit;
     e.credit += p.credit;
     touch(&e, dirty_ledger);
@@ -156,12 +162,9 @@ void state::drop_postings() {
 }
 
 party_state& state::party(std::string_view key) {
-  auto it = parties.find(key);
-  if (it == parties.end()) {
-    it = parties.try_emplace(std::string(key)).first;
-    it->second.key = &it->first;
-  }
-  return it->second;
+  auto& p = *parties.emplace(key, strings).first;
+  p.known = true;
+  return p;
 }
 
 money state::credit_of(const party_state& p, currency_code c) const {
@@ -182,39 +185,41 @@ void state::add_credit(party_state& p, currency_code c, money delta) {
 void state::rebuild_derived() {
   totals.clear();
   for (auto& [k, e] : ledger) totals[total_index(e.currency)].debit += e.debit;
-  for (auto& [k, p] : parties) {
-    p.receivables.clear();
-    p.payables.clear();
+  ledger_hints.fill(ledger_hint{});
+  for (auto& p : parties) {
+    p.receivables = nullptr;
+    p.payables = nullptr;
   }
-  for (auto& [k, r] : receivables) {
+  for (auto& r : receivables) {
     r.active_plans = 0;
-    if (r.party) r.party->receivables.push_back(&r);
+    r.next_of_party = nullptr;
+    if (r.party) {
+      r.next_of_party = r.party->receivables;
+      r.party->receivables = &r;
+    }
   }
-  for (auto& [k, p] : payables) {
-    if (p.party) p.party->payables.push_back(&p);
+  for (auto& p : payables) {
+    p.next_of_party = nullptr;
+    if (p.party) {
+      p.next_of_party = p.party->payables;
+      p.party->payables = &p;
+    }
   }
-  for (auto& [k, pl] : plans) {
+  for (auto& pl : plans) {
     pl.items.clear();
     for (const auto& id : pl.invoice_ids) {
-      const auto it = receivables.find(id);
-      if (it == receivables.end()) continue;
-      pl.items.push_back(&it->second);
-      if (pl.status == plan_status::active) ++it->second.active_plans;
+      auto* r = receivables.find(id);
+      if (r == nullptr) continue;
+      pl.items.push_back(r);
+      if (pl.status == plan_status::active) ++r->active_plans;
     }
   }
-  for (auto& [k, a] : allocations) {
-    const auto pit = payments.find(a.payment_id);
-    a.pay = pit == payments.end() ? nullptr : &pit->second;
-    for (auto& l : a.lines) {
-      const auto it = receivables.find(l.invoice_id);
-      l.item = it == receivables.end() ? nullptr : &it->second;
-    }
+  for (auto& a : allocations) {
+    a.pay = payments.find(a.payment_id);
+    for (auto& l : lines_of(a)) l.item = receivables.find(l.invoice_id);
   }
-  for (auto& [k, o] : orders) {
-    for (auto& l : o.lines) {
-      const auto it = payables.find(l.invoice_id);
-      l.item = it == payables.end() ? nullptr : &it->second;
-    }
+  for (auto& o : orders) {
+    for (auto& l : lines_of(o)) l.item = payables.find(l.invoice_id);
   }
 }
 
@@ -387,13 +392,14 @@ class field_reader {
     return s;
   }
 
-  // The party as "TYPE:normalised" into `out` (reference: the event's date).
-  void party(const char* key, const civil_date& reference, std::string& out) {
-    if (failed()) return;
+  // The party "TYPE:normalised" (reference: the event's date), interned
+  // but not made known; nullptr after a fault.
+  party_state* party(const char* key, const civil_date& reference, state& s) {
+    if (failed()) return nullptr;
     const auto pr = get(key);
     if (!pr.IsMap()) {
       fail(key, pr.IsNull() ? "is required" : "must be an object {type, value}");
-      return;
+      return nullptr;
     }
     const field_reader p(pr.AsMap());
     const auto type = as_string(p.get("type"));
@@ -401,16 +407,30 @@ class field_reader {
     const auto kind = type ? parse_id_kind(*type) : std::nullopt;
     if (!kind || !value) {
       fail(key, "must be {type: SE_PNR|SE_ORGNR|NO_FNR|NO_ORGNR, value}");
-      return;
+      return nullptr;
+    }
+    // Only a 10- or 11-character SE_PNR takes its century from the date;
+    // NO_FNR's check digit rule changes once, in 2032. Every other valid
+    // spelling names the same party whenever it comes, so its normal form
+    // is looked up, not computed.
+    const bool by_spelling = *kind != id_kind::se_pnr || value->size() == 12 || value->size() == 13;
+    auto& spelling = s.key_scratch;
+    if (by_spelling) {
+      spelling.assign(*type);
+      spelling.push_back(*kind == id_kind::no_fnr && reference >= civil_date{2032, 1, 1} ? '\2' : '\1');
+      spelling.append(*value);
+      if (const auto* known = s.spellings.find(spelling)) return known->party;
     }
     auto norm = normalise_identifier(*kind, *value, reference);
     if (!norm) {
       fail(key, "is not a valid " + std::string(*type));
-      return;
+      return nullptr;
     }
-    out.assign(*type);
-    out.push_back(':');
-    out.append(*norm);
+    norm->insert(0, ":");
+    norm->insert(0, *type);
+    party_state* party = s.parties.emplace(*norm, s.strings).first;
+    if (by_spelling) s.spellings.emplace(spelling, s.strings).first->party = party;
+    return party;
   }
 
   // A non-empty array.
@@ -499,10 +519,9 @@ std::string control_accounts(const state& s) {
          s.config.unidentified + ", " + s.config.payables;
 }
 
-template <class Map>
-auto* find(Map& m, std::string_view id) {
-  const auto it = m.find(id);
-  return it == m.end() ? nullptr : &it->second;
+template <class Table>
+auto* find(Table& t, std::string_view id) {
+  return t.find(id);
 }
 
 std::string currency_mismatch(std::string_view what, currency_code want, currency_code got) {
@@ -523,7 +542,7 @@ outcome customer_invoice_issued(context& c) {
   auto& s = c.s;
   auto& f = c.f;
   const auto id = f.id("invoiceId");
-  f.party("party", c.civil, s.key_scratch);
+  auto* party = f.party("party", c.civil, s);
   const auto invoice_no = f.text("invoiceNo");
   const auto ocr = f.optional_text("ocrRef");
   const auto issue = f.date("issueDate");
@@ -532,7 +551,7 @@ outcome customer_invoice_issued(context& c) {
   const auto amount = f.integer("amountMinor", 1);
   const auto vat = f.integer("vatMinor", 0);
   account_code acct_code = 0;
-  const auto acct = f.account("revenueAccount", acct_code);
+  f.account("revenueAccount", acct_code);
   if (f.failed()) return refuse(f.take_fault());
   if (vat > amount) return refuse("field 'vatMinor': must be <= amountMinor");
   if (is_control(s, acct_code)) {
@@ -540,27 +559,26 @@ outcome customer_invoice_issued(context& c) {
   }
   if (s.receivables.contains(id)) return refuse("invoice " + quote_text(id) + " already exists");
   s.debit(s.receivables_acct, cur, amount);
-  s.credit(acct, acct_code, cur, amount - vat);
+  s.credit(acct_code, cur, amount - vat);
   s.credit(s.output_vat_acct, cur, vat);
   if (!s.postings_fit()) return refuse(overflow_reason());
 
-  auto& p = s.party(s.key_scratch);
-  const auto it = s.receivables.try_emplace(std::string(id)).first;
-  auto& r = it->second;
-  r.id = &it->first;
+  auto& p = *party;
+  p.known = true;
+  auto& r = *s.receivables.emplace(id, s.strings).first;
   r.party = &p;
-  r.invoice_no.assign(invoice_no);
+  r.invoice_no = s.strings.store(invoice_no);
   r.has_ocr = ocr.has_value();
-  if (ocr) r.ocr_ref.assign(*ocr);
+  if (ocr) r.ocr_ref = s.strings.store(*ocr);
   r.issue_date = issue;
   r.due_date = due;
   r.currency = cur;
   r.amount = amount;
   r.vat = vat;
   r.remaining = amount;
-  r.revenue_account.assign(acct);
   r.revenue_code = acct_code;
-  p.receivables.push_back(&r);
+  r.next_of_party = p.receivables;
+  p.receivables = &r;
   state::touch(&r, s.dirty_receivables);
   s.commit_postings();
   return {};
@@ -579,15 +597,13 @@ outcome credit_note_issued(context& c) {
   auto* r = find(s.receivables, id);
   if (!r) return refuse("invoice " + quote_text(id) + " does not exist");
   if (amount > r->remaining) return refuse(exceeds_remaining("credit", id, amount, r->remaining));
-  s.debit(r->revenue_account, r->revenue_code, r->currency, amount);
+  s.debit(r->revenue_code, r->currency, amount);
   s.credit(s.receivables_acct, r->currency, amount);
   if (!s.postings_fit()) return refuse(overflow_reason());
 
-  const auto it = s.others.try_emplace(s.key_scratch).first;
-  auto& o = it->second;
-  o.key = &it->first;
-  o.ref.assign(id);
-  o.text.assign(reason);
+  auto& o = *s.others.emplace(s.key_scratch, s.strings).first;
+  o.ref = r->id;
+  o.text = s.strings.store(reason);
   o.currency = r->currency;
   o.amount = amount;
   state::touch(&o, s.dirty_others);
@@ -657,15 +673,13 @@ outcome payment_received(context& c) {
   s.credit(s.unidentified_acct, cur, amount);
   if (!s.postings_fit()) return refuse(overflow_reason());
 
-  const auto it = s.payments.try_emplace(std::string(id)).first;
-  auto& p = it->second;
-  p.id = &it->first;
+  auto& p = *s.payments.emplace(id, s.strings).first;
   p.source = *source;
-  p.source_ref.assign(source_ref);
+  p.source_ref = s.strings.store(source_ref);
   p.has_ocr = ocr.has_value();
-  if (ocr) p.ocr_ref.assign(*ocr);
+  if (ocr) p.ocr_ref = s.strings.store(*ocr);
   p.has_payer = payer.has_value();
-  if (payer) p.payer_name.assign(*payer);
+  if (payer) p.payer_name = s.strings.store(*payer);
   p.currency = cur;
   p.booking_date = booking;
   p.amount = amount;
@@ -674,19 +688,6 @@ outcome payment_received(context& c) {
   s.commit_postings();
   return {};
 }
-
-// Lines [{invoiceId, amountMinor}] against `Item`s: each line is taken off
-// its item's remainder tentatively (so an item named twice is checked
-// against what the first line left); undo() puts everything back.
-template <class Item>
-struct line_taker {
-  std::vector<std::pair<Item*, money>> taken;
-
-  void undo() {
-    for (auto& [item, amount] : taken) item->remaining += amount;
-    taken.clear();
-  }
-};
 
 outcome payment_allocated(context& c) {
   auto& s = c.s;
@@ -699,13 +700,14 @@ outcome payment_allocated(context& c) {
   auto* p = find(s.payments, pay_id);
   if (!p) return refuse("payment " + quote_text(pay_id) + " does not exist");
 
-  allocation a;
-  a.payment_id.assign(pay_id);
-  a.lines.reserve(lines->size());
+  // Lines go to the pool as they are taken off their items: a refusal puts
+  // the amounts back and drops them.
+  auto& pool = s.allocation_lines;
+  const std::size_t first = pool.size();
   money total = 0;
-  line_taker<receivable> taker;
-  auto fail = [&taker](std::string reason) {
-    taker.undo();
+  auto fail = [&pool, first](std::string reason) {
+    for (std::size_t i = first; i < pool.size(); ++i) pool[i].item->remaining += pool[i].amount;
+    pool.resize(first);
     return refuse(std::move(reason));
   };
   for (std::size_t i = 0; i < lines->size(); ++i) {
@@ -723,8 +725,7 @@ outcome payment_allocated(context& c) {
     if (amount > r->remaining) return fail(exceeds_remaining("allocation", inv, amount, r->remaining));
     if (__builtin_add_overflow(total, amount, &total)) return fail(overflow_reason());
     r->remaining -= amount;
-    taker.taken.emplace_back(r, amount);
-    a.lines.push_back({std::string(inv), amount, r});
+    pool.push_back({r->id, amount, r});
   }
   if (total > p->remaining) {
     return fail("allocations " + std::to_string(total) + " exceed the unallocated " +
@@ -734,13 +735,14 @@ outcome payment_allocated(context& c) {
   s.credit(s.receivables_acct, p->currency, total);
   if (!s.postings_fit()) return fail(overflow_reason());
 
-  for (auto& [r, amount] : taker.taken) state::touch(r, s.dirty_receivables);
+  for (std::size_t i = first; i < pool.size(); ++i) state::touch(pool[i].item, s.dirty_receivables);
   p->remaining -= total;
   state::touch(p, s.dirty_payments);
-  const auto it = s.allocations.try_emplace(std::string(alloc_id), std::move(a)).first;
-  it->second.id = &it->first;
-  it->second.pay = p;
-  state::touch(&it->second, s.dirty_allocations);
+  auto& a = *s.allocations.emplace(alloc_id, s.strings).first;
+  a.payment_id = p->id;
+  a.lines = line_range{static_cast<std::uint32_t>(first), static_cast<std::uint32_t>(pool.size() - first)};
+  a.pay = p;
+  state::touch(&a, s.dirty_allocations);
   s.commit_postings();
   return {};
 }
@@ -763,7 +765,7 @@ outcome allocation_reversed(context& c) {
   payment* p = a->pay;
   if (!p) return refuse("allocation " + quote_text(alloc_id) + " names a payment that does not exist");
   money total = 0;
-  for (const auto& l : a->lines) {
+  for (const auto& l : s.lines_of(*a)) {
     if (!l.item) return refuse("allocation " + quote_text(alloc_id) + " names an invoice that does not exist");
     if (__builtin_add_overflow(total, l.amount, &total)) return refuse(overflow_reason());
   }
@@ -776,14 +778,14 @@ outcome allocation_reversed(context& c) {
   s.debit(s.receivables_acct, p->currency, total);
   s.credit(s.unidentified_acct, p->currency, total);
   if (!s.postings_fit()) return refuse(overflow_reason());
-  for (auto& l : a->lines) {
+  for (auto& l : s.lines_of(*a)) {
     l.item->remaining += l.amount;
     state::touch(l.item, s.dirty_receivables);
   }
   p->remaining = pay_remaining;
   state::touch(p, s.dirty_payments);
   a->reversed = true;
-  a->reversal_reason.assign(reason);
+  a->reversal_reason = s.strings.store(reason);
   state::touch(a, s.dirty_allocations);
   s.commit_postings();
   return {};
@@ -793,7 +795,7 @@ outcome overpayment_recorded(context& c) {
   auto& s = c.s;
   auto& f = c.f;
   const auto pay_id = f.id("paymentId");
-  f.party("party", c.civil, s.key_scratch);
+  auto* party = f.party("party", c.civil, s);
   const auto amount = f.integer("amountMinor", 1);
   if (f.failed()) return refuse(f.take_fault());
   auto* p = find(s.payments, pay_id);
@@ -807,8 +809,8 @@ outcome overpayment_recorded(context& c) {
   s.debit(s.unidentified_acct, p->currency, amount);
   s.credit(s.overpayments_acct, p->currency, amount);
   if (!s.postings_fit()) return refuse(overflow_reason());
-  auto& party = s.party(s.key_scratch);
-  s.add_credit(party, p->currency, amount);
+  party->known = true;
+  s.add_credit(*party, p->currency, amount);
   p->remaining -= amount;
   p->overpaid += amount;
   state::touch(p, s.dirty_payments);
@@ -824,15 +826,15 @@ std::string credit_short(std::string_view party, currency_code cur, money have, 
 outcome credit_balance_applied(context& c) {
   auto& s = c.s;
   auto& f = c.f;
-  f.party("party", c.civil, s.key_scratch);
+  auto* named = f.party("party", c.civil, s);
   const auto id = f.id("invoiceId");
   const auto amount = f.integer("amountMinor", 1);
   if (f.failed()) return refuse(f.take_fault());
   auto* r = find(s.receivables, id);
   if (!r) return refuse("invoice " + quote_text(id) + " does not exist");
-  auto* party = find(s.parties, s.key_scratch);
+  auto* party = named->known ? named : nullptr;
   const money have = party ? s.credit_of(*party, r->currency) : 0;
-  if (amount > have) return refuse(credit_short(s.key_scratch, r->currency, have, amount));
+  if (amount > have) return refuse(credit_short(named->id, r->currency, have, amount));
   if (amount > r->remaining) return refuse(exceeds_remaining("applied credit", id, amount, r->remaining));
   s.debit(s.overpayments_acct, r->currency, amount);
   s.credit(s.receivables_acct, r->currency, amount);
@@ -848,24 +850,21 @@ outcome refund_issued(context& c) {
   auto& s = c.s;
   auto& f = c.f;
   const auto refund_id = f.id("refundId");
-  std::string party_key;
-  f.party("party", c.civil, party_key);
+  auto* named = f.party("party", c.civil, s);
   const auto cur = f.currency("currency");
   const auto amount = f.integer("amountMinor", 1);
   if (f.failed()) return refuse(f.take_fault());
   s.key_scratch.assign("rf/").append(refund_id);
   if (s.others.contains(s.key_scratch)) return refuse("refund " + quote_text(refund_id) + " already exists");
-  auto* party = find(s.parties, party_key);
+  auto* party = named->known ? named : nullptr;
   const money have = party ? s.credit_of(*party, cur) : 0;
-  if (amount > have) return refuse(credit_short(party_key, cur, have, amount));
+  if (amount > have) return refuse(credit_short(named->id, cur, have, amount));
   s.debit(s.overpayments_acct, cur, amount);
   s.credit(s.bank_out_acct, cur, amount);
   if (!s.postings_fit()) return refuse(overflow_reason());
   s.add_credit(*party, cur, -amount);
-  const auto it = s.others.try_emplace(s.key_scratch).first;
-  auto& o = it->second;
-  o.key = &it->first;
-  o.ref = std::move(party_key);
+  auto& o = *s.others.emplace(s.key_scratch, s.strings).first;
+  o.ref = party->id;
   o.currency = cur;
   o.amount = amount;
   state::touch(&o, s.dirty_others);
@@ -929,7 +928,7 @@ outcome payment_plan_agreed(context& c) {
     if (!item) return refuse("invoice " + quote_text(inv) + " does not exist");
     if (item->mark == epoch) return refuse("field 'invoiceIds': invoice " + quote_text(inv) + " named twice");
     item->mark = epoch;
-    pl.invoice_ids.emplace_back(inv);
+    pl.invoice_ids.push_back(item->id);
     pl.items.push_back(item);
   }
   pl.installments.reserve(inst->size());
@@ -943,9 +942,10 @@ outcome payment_plan_agreed(context& c) {
     pl.installments.push_back({due, amount});
   }
   for (auto* item : pl.items) ++item->active_plans;
-  const auto it = s.plans.try_emplace(std::string(plan_id), std::move(pl)).first;
-  it->second.id = &it->first;
-  state::touch(&it->second, s.dirty_plans);
+  auto& made = *s.plans.emplace(plan_id, s.strings).first;
+  pl.id = made.id;
+  made = std::move(pl);
+  state::touch(&made, s.dirty_plans);
   return {};
 }
 
@@ -978,7 +978,7 @@ outcome sent_to_collection(context& c) {
   auto* r = find(s.receivables, id);
   if (!r) return refuse("invoice " + quote_text(id) + " does not exist");
   r->in_collection = true;
-  r->agency.assign(agency);
+  r->agency = s.strings.store(agency);
   state::touch(r, s.dirty_receivables);
   return {};
 }
@@ -989,7 +989,7 @@ outcome supplier_invoice_registered(context& c) {
   auto& s = c.s;
   auto& f = c.f;
   const auto id = f.id("invoiceId");
-  f.party("party", c.civil, s.key_scratch);
+  auto* party = f.party("party", c.civil, s);
   const auto no = f.text("supplierInvoiceNo");
   const auto invoice_date = f.date("invoiceDate");
   const auto due = f.date("dueDate");
@@ -997,33 +997,32 @@ outcome supplier_invoice_registered(context& c) {
   const auto amount = f.integer("amountMinor", 1);
   const auto vat = f.integer("vatMinor", 0);
   account_code acct_code = 0;
-  const auto acct = f.account("expenseAccount", acct_code);
+  f.account("expenseAccount", acct_code);
   if (f.failed()) return refuse(f.take_fault());
   if (vat > amount) return refuse("field 'vatMinor': must be <= amountMinor");
   if (is_control(s, acct_code)) {
     return refuse("field 'expenseAccount': must not be a control account (" + control_accounts(s) + ")");
   }
   if (s.payables.contains(id)) return refuse("supplier invoice " + quote_text(id) + " already exists");
-  s.debit(acct, acct_code, cur, amount - vat);
+  s.debit(acct_code, cur, amount - vat);
   s.debit(s.input_vat_acct, cur, vat);
   s.credit(s.payables_acct, cur, amount);
   if (!s.postings_fit()) return refuse(overflow_reason());
 
-  auto& p = s.party(s.key_scratch);
-  const auto it = s.payables.try_emplace(std::string(id)).first;
-  auto& x = it->second;
-  x.id = &it->first;
+  auto& p = *party;
+  p.known = true;
+  auto& x = *s.payables.emplace(id, s.strings).first;
   x.party = &p;
-  x.supplier_invoice_no.assign(no);
+  x.supplier_invoice_no = s.strings.store(no);
   x.invoice_date = invoice_date;
   x.due_date = due;
   x.currency = cur;
   x.amount = amount;
   x.vat = vat;
   x.remaining = amount;
-  x.expense_account.assign(acct);
   x.expense_code = acct_code;
-  p.payables.push_back(&x);
+  x.next_of_party = p.payables;
+  p.payables = &x;
   state::touch(&x, s.dirty_payables);
   s.commit_postings();
   return {};
@@ -1038,7 +1037,7 @@ outcome supplier_invoice_approved(context& c) {
   auto* x = find(s.payables, id);
   if (!x) return refuse("supplier invoice " + quote_text(id) + " does not exist");
   x->approved = true;
-  x->approver.assign(approver);
+  x->approver = s.strings.store(approver);
   state::touch(x, s.dirty_payables);
   return {};
 }
@@ -1058,12 +1057,10 @@ outcome supplier_credit_invoice_registered(context& c) {
   if (!x) return refuse("supplier invoice " + quote_text(id) + " does not exist");
   if (amount > x->remaining) return refuse(exceeds_remaining("supplier credit", id, amount, x->remaining));
   s.debit(s.payables_acct, x->currency, amount);
-  s.credit(x->expense_account, x->expense_code, x->currency, amount);
+  s.credit(x->expense_code, x->currency, amount);
   if (!s.postings_fit()) return refuse(overflow_reason());
-  const auto it = s.others.try_emplace(s.key_scratch).first;
-  auto& o = it->second;
-  o.key = &it->first;
-  o.ref.assign(id);
+  auto& o = *s.others.emplace(s.key_scratch, s.strings).first;
+  o.ref = x->id;
   o.currency = x->currency;
   o.amount = amount;
   state::touch(&o, s.dirty_others);
@@ -1082,7 +1079,7 @@ outcome payment_blocking(context& c, bool block) {
   auto* x = find(s.payables, id);
   if (!x) return refuse("supplier invoice " + quote_text(id) + " does not exist");
   x->blocked = block;
-  x->block_reason.assign(reason);
+  x->block_reason = s.strings.store(reason);
   state::touch(x, s.dirty_payables);
   return {};
 }
@@ -1098,12 +1095,11 @@ outcome supplier_payment_sent(context& c) {
   const auto lines = f.list("lines");
   if (f.failed()) return refuse(f.take_fault());
   if (s.orders.contains(order_id)) return refuse("payment order " + quote_text(order_id) + " already exists");
-  payment_order o;
-  o.payment_date = pay_date;
-  o.lines.reserve(lines->size());
-  line_taker<payable> taker;
+  auto& pool = s.order_lines;
+  const std::size_t first = pool.size();
   auto fail = [&](std::string reason) {
-    taker.undo();
+    for (std::size_t i = first; i < pool.size(); ++i) pool[i].item->remaining += pool[i].amount;
+    pool.resize(first);
     s.drop_postings();
     return refuse(std::move(reason));
   };
@@ -1120,17 +1116,17 @@ outcome supplier_payment_sent(context& c) {
     if (x->blocked) return fail("supplier invoice " + quote_text(inv) + " is blocked for payment");
     if (amount > x->remaining) return fail(exceeds_remaining("supplier payment", inv, amount, x->remaining));
     x->remaining -= amount;
-    taker.taken.emplace_back(x, amount);
-    o.lines.push_back({std::string(inv), amount, x});
+    pool.push_back({x->id, amount, x});
     // A line's currency is its item's: one order may pay in several.
     s.debit(s.payables_acct, x->currency, amount);
     s.credit(s.bank_out_acct, x->currency, amount);
   }
   if (!s.postings_fit()) return fail(overflow_reason());
-  for (auto& [x, amount] : taker.taken) state::touch(x, s.dirty_payables);
-  const auto it = s.orders.try_emplace(std::string(order_id), std::move(o)).first;
-  it->second.id = &it->first;
-  state::touch(&it->second, s.dirty_orders);
+  for (std::size_t i = first; i < pool.size(); ++i) state::touch(pool[i].item, s.dirty_payables);
+  auto& o = *s.orders.emplace(order_id, s.strings).first;
+  o.payment_date = pay_date;
+  o.lines = line_range{static_cast<std::uint32_t>(first), static_cast<std::uint32_t>(pool.size() - first)};
+  state::touch(&o, s.dirty_orders);
   s.commit_postings();
   return {};
 }
@@ -1144,18 +1140,18 @@ outcome supplier_payment_rejected(context& c) {
   auto* o = find(s.orders, order_id);
   if (!o) return refuse("payment order " + quote_text(order_id) + " does not exist");
   if (o->rejected) return refuse("payment order " + quote_text(order_id) + " is already rejected");
-  for (const auto& l : o->lines) {
+  for (const auto& l : s.lines_of(*o)) {
     if (!l.item) return refuse("payment order " + quote_text(order_id) + " names an invoice that does not exist");
     s.debit(s.bank_out_acct, l.item->currency, l.amount);
     s.credit(s.payables_acct, l.item->currency, l.amount);
   }
   if (!s.postings_fit()) return refuse(overflow_reason());
-  for (auto& l : o->lines) {
+  for (auto& l : s.lines_of(*o)) {
     l.item->remaining += l.amount;
     state::touch(l.item, s.dirty_payables);
   }
   o->rejected = true;
-  o->reason_code.assign(reason);
+  o->reason_code = s.strings.store(reason);
   state::touch(o, s.dirty_orders);
   s.commit_postings();
   return {};
@@ -1281,21 +1277,21 @@ std::optional<std::string> reskontra_projection::check_invariants() const {
     if (code == s.unidentified_acct.code) x.acct_unidentified = -bal;
     if (code == s.payables_acct.code) x.acct_payable = -bal;
   }
-  for (const auto& [id, r] : s.receivables) {
-    if (r.remaining < 0) return "invoice '" + id + "' has a negative remainder";
+  for (const auto& r : s.receivables) {
+    if (r.remaining < 0) return "invoice '" + std::string(r.id) + "' has a negative remainder";
     add(per[r.currency].receivable, r.remaining);
   }
-  for (const auto& [id, p] : s.payables) {
-    if (p.remaining < 0) return "supplier invoice '" + id + "' has a negative remainder";
+  for (const auto& p : s.payables) {
+    if (p.remaining < 0) return "supplier invoice '" + std::string(p.id) + "' has a negative remainder";
     add(per[p.currency].payable, p.remaining);
   }
-  for (const auto& [id, p] : s.payments) {
-    if (p.remaining < 0 || p.remaining > p.amount) return "payment '" + id + "' remainder outside 0..amount";
+  for (const auto& p : s.payments) {
+    if (p.remaining < 0 || p.remaining > p.amount) return "payment '" + std::string(p.id) + "' remainder outside 0..amount";
     add(per[p.currency].unallocated, p.remaining);
   }
-  for (const auto& [key, p] : s.parties) {
+  for (const auto& p : s.parties) {
     for (const auto& cb : p.credits) {
-      if (cb.balance < 0) return "party '" + key + "' has a negative credit balance";
+      if (cb.balance < 0) return "party '" + std::string(p.id) + "' has a negative credit balance";
       add(per[cb.currency].credit, cb.balance);
     }
   }

@@ -90,16 +90,18 @@ answer party_query(const state& s, const query_params& p) {
   const auto norm = normalise_identifier(*kind, text.substr(colon + 1), civil_from_days(*at));
   if (!norm) return bad("parameter 'party': not a valid " + std::string(text.substr(0, colon)));
   const std::string key = std::string(text.substr(0, colon)) + ":" + *norm;
-  const auto pit = s.parties.find(key);
-  if (pit == s.parties.end()) {
+  const party_state* found = s.find_party(key);
+  if (found == nullptr) {
     return unexpected{query_error{query_errc::not_found, "party '" + key + "' is not known"}};
   }
-  const party_state& party = pit->second;
+  const party_state& party = *found;
 
-  std::vector<const receivable*> rs(party.receivables.begin(), party.receivables.end());
-  std::vector<const payable*> ps(party.payables.begin(), party.payables.end());
-  std::sort(rs.begin(), rs.end(), [](auto* a, auto* b) { return *a->id < *b->id; });
-  std::sort(ps.begin(), ps.end(), [](auto* a, auto* b) { return *a->id < *b->id; });
+  std::vector<const receivable*> rs;
+  std::vector<const payable*> ps;
+  for (const receivable* r = party.receivables; r != nullptr; r = r->next_of_party) rs.push_back(r);
+  for (const payable* x = party.payables; x != nullptr; x = x->next_of_party) ps.push_back(x);
+  std::sort(rs.begin(), rs.end(), [](auto* a, auto* b) { return a->id < b->id; });
+  std::sort(ps.begin(), ps.end(), [](auto* a, auto* b) { return a->id < b->id; });
   std::map<std::string, money> receivable_sums, credit_sums, payable_sums;
   // No overflow: each sum is a part of a control account's balance.
   for (auto* r : rs) receivable_sums[unpack_currency(r->currency)] += r->remaining;
@@ -113,7 +115,7 @@ answer party_query(const state& s, const query_params& p) {
   currency_sums(w, "payable", "remainingMinor", payable_sums);
   w.key("items").begin_array();
   for (auto* r : rs) {
-    w.begin_object().field("kind", "receivable").field("invoiceId", *r->id).field("invoiceNo", r->invoice_no);
+    w.begin_object().field("kind", "receivable").field("invoiceId", r->id).field("invoiceNo", r->invoice_no);
     w.field("issueDate", iso(r->issue_date)).field("dueDate", iso(r->due_date));
     w.key("deferredTo");
     if (r->deferrals > 0) w.value(iso(r->new_due_date));
@@ -123,7 +125,7 @@ answer party_query(const state& s, const query_params& p) {
     w.field("state", to_string(state_at(*r, *at))).end_object();
   }
   for (auto* x : ps) {
-    w.begin_object().field("kind", "payable").field("invoiceId", *x->id).field("invoiceNo", x->supplier_invoice_no);
+    w.begin_object().field("kind", "payable").field("invoiceId", x->id).field("invoiceNo", x->supplier_invoice_no);
     w.field("issueDate", iso(x->invoice_date)).field("dueDate", iso(x->due_date));
     w.key("deferredTo").null();
     w.field("effectiveDueDate", iso(effective_due(x->due_date))).field("currency", unpack_currency(x->currency));
@@ -179,18 +181,18 @@ std::string_view to_string(payment_source s) {
 
 answer unallocated_query(const state& s) {
   std::vector<const payment*> ps;
-  for (const auto& [id, x] : s.payments) {
+  for (const auto& x : s.payments) {
     if (x.remaining > 0) ps.push_back(&x);
   }
   std::sort(ps.begin(), ps.end(), [](auto* a, auto* b) {
-    return a->booking_date != b->booking_date ? a->booking_date < b->booking_date : *a->id < *b->id;
+    return a->booking_date != b->booking_date ? a->booking_date < b->booking_date : a->id < b->id;
   });
   std::map<std::string, money> sums;
   json_writer w;
   w.begin_object().key("payments").begin_array();
   for (auto* x : ps) {
     const auto cur = unpack_currency(x->currency);
-    w.begin_object().field("paymentId", *x->id).field("source", to_string(x->source));
+    w.begin_object().field("paymentId", x->id).field("source", to_string(x->source));
     w.field("sourceRef", x->source_ref);
     w.key("ocrRef");
     if (x->has_ocr) w.value(x->ocr_ref);
@@ -216,20 +218,20 @@ answer overdue_query(const state& s, const query_params& p) {
     day_number due;
   };
   std::vector<row> rows;
-  for (const auto& [id, r] : s.receivables) {
+  for (const auto& r : s.receivables) {
     if (r.remaining == 0 || r.active_plans > 0) continue;
     const auto due = effective_due(r);
     if (due < *at) rows.push_back({&r, due});
   }
   std::sort(rows.begin(), rows.end(), [](const row& a, const row& b) {
-    return a.due != b.due ? a.due < b.due : *a.r->id < *b.r->id;
+    return a.due != b.due ? a.due < b.due : a.r->id < b.r->id;
   });
   std::map<std::string, money> sums;
   json_writer w;
   w.begin_object().field("at", iso(*at)).key("items").begin_array();
   for (const auto& [r, due] : rows) {
     const auto cur = unpack_currency(r->currency);
-    w.begin_object().field("invoiceId", *r->id).field("party", *r->party->key).field("invoiceNo", r->invoice_no);
+    w.begin_object().field("invoiceId", r->id).field("party", r->party->id).field("invoiceNo", r->invoice_no);
     w.field("dueDate", iso(r->due_date)).field("effectiveDueDate", iso(due)).field("currency", cur);
     w.field("remainingMinor", r->remaining).field("state", to_string(state_at(*r, *at))).end_object();
     sums[cur] += r->remaining;

@@ -3,6 +3,8 @@
 // take_changes(), load() and for_each_record().
 #include <algorithm>
 #include <cstring>
+#include <span>
+#include <type_traits>
 
 #include "broker/projections/reskontra.h"
 #include "broker/projections/reskontra_state.h"
@@ -29,6 +31,16 @@ class writer {
   }
   writer& cur(currency_code c) {
     out_.append(unpack_currency(c));
+    return *this;
+  }
+  // As str(): the account's digits, leading zeros included.
+  writer& account(account_code c) {
+    const unsigned digits = c >> 27;
+    u32(digits);
+    std::uint32_t v = c & ((1u << 27) - 1);
+    const std::size_t at = out_.size();
+    out_.append(digits, '0');
+    for (unsigned i = digits; i-- > 0; v /= 10) out_[at + i] = static_cast<char>('0' + v % 10);
     return *this;
   }
 
@@ -65,13 +77,14 @@ class reader {
     if (v > 1) ok_ = false;
     return v == 1;
   }
-  std::string str() {
+  // A view into the value: valid while it is.
+  std::string_view str() {
     const auto n = u32();
     if (!ok_ || n > in_.size() - pos_) {
       ok_ = false;
       return {};
     }
-    std::string s(in_.substr(pos_, n));
+    const auto s = in_.substr(pos_, n);
     pos_ += n;
     return s;
   }
@@ -85,9 +98,8 @@ class reader {
     if (!c) ok_ = false;
     return c.value_or(0);
   }
-  account_code account(std::string& name) {
-    name = str();
-    const auto c = pack_account(name);
+  account_code account() {
+    const auto c = pack_account(str());
     if (!c) ok_ = false;
     return c.value_or(0);
   }
@@ -122,16 +134,16 @@ class reader {
 
 void encode(const receivable& x, std::string& out) {
   writer w(out);
-  w.u8(record_format).str(*x.party->key).str(x.invoice_no).u8(x.has_ocr).str(x.ocr_ref);
+  w.u8(record_format).str(x.party->id).str(x.invoice_no).u8(x.has_ocr).str(x.ocr_ref);
   w.i32(x.issue_date).i32(x.due_date).cur(x.currency).i64(x.amount).i64(x.vat);
-  w.str(x.revenue_account).i64(x.remaining).u8(x.in_collection).u32(x.deferrals).i32(x.new_due_date);
+  w.account(x.revenue_code).i64(x.remaining).u8(x.in_collection).u32(x.deferrals).i32(x.new_due_date);
   w.u32(x.reminders).i64(x.last_reminder_level).str(x.agency);
 }
 
 void encode(const payable& x, std::string& out) {
   writer w(out);
-  w.u8(record_format).str(*x.party->key).str(x.supplier_invoice_no).i32(x.invoice_date).i32(x.due_date);
-  w.cur(x.currency).i64(x.amount).i64(x.vat).str(x.expense_account).i64(x.remaining);
+  w.u8(record_format).str(x.party->id).str(x.supplier_invoice_no).i32(x.invoice_date).i32(x.due_date);
+  w.cur(x.currency).i64(x.amount).i64(x.vat).account(x.expense_code).i64(x.remaining);
   w.u8(x.approved).u8(x.blocked).str(x.approver).str(x.block_reason);
 }
 
@@ -143,21 +155,21 @@ void encode(const payment& x, std::string& out) {
 }
 
 template <class Item>
-void encode_lines(writer& w, const std::vector<line<Item>>& lines) {
+void encode_lines(writer& w, std::span<const line<Item>> lines) {
   w.u32(static_cast<std::uint32_t>(lines.size()));
   for (const auto& l : lines) w.str(l.invoice_id).i64(l.amount);
 }
 
-void encode(const allocation& x, std::string& out) {
+void encode(const allocation& x, const state& s, std::string& out) {
   writer w(out);
   w.u8(record_format).str(x.payment_id).u8(x.reversed).str(x.reversal_reason);
-  encode_lines(w, x.lines);
+  encode_lines(w, s.lines_of(x));
 }
 
-void encode(const payment_order& x, std::string& out) {
+void encode(const payment_order& x, const state& s, std::string& out) {
   writer w(out);
   w.u8(record_format).i32(x.payment_date).u8(x.rejected).str(x.reason_code);
-  encode_lines(w, x.lines);
+  encode_lines(w, s.lines_of(x));
 }
 
 void encode(const plan& x, std::string& out) {
@@ -213,19 +225,28 @@ namespace {
 using record_list = std::vector<std::pair<std::string, std::string>>;
 
 template <class T>
-void add(record_list& out, std::string_view prefix, std::string_view id, const T& x) {
+void encode_any(const T& x, const state& s, std::string& out) {
+  if constexpr (std::is_same_v<T, allocation> || std::is_same_v<T, payment_order>) {
+    encode(x, s, out);
+  } else {
+    encode(x, out);
+  }
+}
+
+template <class T>
+void add(record_list& out, const state& s, std::string_view prefix, std::string_view id, const T& x) {
   std::string key;
   key.reserve(prefix.size() + id.size());
   key.append(prefix).append(id);
   std::string value;
-  encode(x, value);
+  encode_any(x, s, value);
   out.emplace_back(std::move(key), std::move(value));
 }
 
 template <class T>
-void add_dirty(record_list& out, std::string_view prefix, std::vector<T*>& list) {
+void add_dirty(record_list& out, const state& s, std::string_view prefix, std::vector<T*>& list) {
   for (T* x : list) {
-    add(out, prefix, *x->id, *x);
+    add(out, s, prefix, x->id, *x);
     x->dirty = false;
   }
   list.clear();
@@ -241,21 +262,21 @@ record_list all_records(const state& s) {
   out.reserve(s.receivables.size() + s.payables.size() + s.payments.size() + s.allocations.size() +
               s.orders.size() + s.plans.size() + s.parties.size() + s.ledger.size() + s.others.size() +
               s.anomalies.size() + 1);
-  for (const auto& [id, x] : s.receivables) add(out, "i/", id, x);
-  for (const auto& [id, x] : s.payables) add(out, "s/", id, x);
-  for (const auto& [id, x] : s.payments) add(out, "p/", id, x);
-  for (const auto& [id, x] : s.allocations) add(out, "l/", id, x);
-  for (const auto& [id, x] : s.orders) add(out, "o/", id, x);
-  for (const auto& [id, x] : s.plans) add(out, "n/", id, x);
-  for (const auto& [id, x] : s.parties) {
-    if (!x.credits.empty()) add(out, "c/", id, x);
+  for (const auto& x : s.receivables) add(out, s, "i/", x.id, x);
+  for (const auto& x : s.payables) add(out, s, "s/", x.id, x);
+  for (const auto& x : s.payments) add(out, s, "p/", x.id, x);
+  for (const auto& x : s.allocations) add(out, s, "l/", x.id, x);
+  for (const auto& x : s.orders) add(out, s, "o/", x.id, x);
+  for (const auto& x : s.plans) add(out, s, "n/", x.id, x);
+  for (const auto& x : s.parties) {
+    if (x.known && !x.credits.empty()) add(out, s, "c/", x.id, x);
   }
   for (const auto& [k, x] : s.ledger) {
     std::string v;
     encode(x, v);
     out.emplace_back(ledger_record_key(x), std::move(v));
   }
-  for (const auto& [id, x] : s.others) add(out, "x/", id, x);
+  for (const auto& x : s.others) add(out, s, "x/", x.id, x);
   for (const auto& a : s.anomalies) {
     std::string v;
     encode(a, v);
@@ -269,26 +290,31 @@ record_list all_records(const state& s) {
   return out;
 }
 
+// Lines into `pool`; on a malformed value the pool is as it was.
 template <class Item>
-bool decode_lines(reader& r, std::vector<line<Item>>& lines) {
+bool decode_lines(reader& r, std::vector<line<Item>>& pool, arena& strings, line_range& out) {
   const auto n = r.count(12);
-  lines.reserve(n);
+  const std::size_t first = pool.size();
   for (std::uint32_t i = 0; i < n && r.ok(); ++i) {
     line<Item> l;
     l.invoice_id = r.str();
     l.amount = r.amount();
-    lines.push_back(std::move(l));
+    pool.push_back(l);
   }
-  return r.ok();
+  if (!r.ok()) {
+    pool.resize(first);
+    return false;
+  }
+  for (std::size_t i = first; i < pool.size(); ++i) pool[i].invoice_id = strings.store(pool[i].invoice_id);
+  out = line_range{static_cast<std::uint32_t>(first), n};
+  return true;
 }
 
-// Emplaces a fresh entity under `id`; false when the id is taken already.
-template <class Map>
-auto fresh(Map& m, std::string_view id) {
-  using T = typename Map::mapped_type;
-  auto [it, inserted] = m.try_emplace(std::string(id));
-  return inserted ? std::pair<const std::string*, T*>{&it->first, &it->second}
-                  : std::pair<const std::string*, T*>{nullptr, nullptr};
+// A fresh entity under `id`; nullptr when the id is taken already.
+template <class Table>
+auto* fresh(Table& t, std::string_view id, arena& strings) {
+  auto [x, inserted] = t.emplace(id, strings);
+  return inserted ? x : nullptr;
 }
 
 bool load_receivable(state& s, std::string_view id, std::string_view value) {
@@ -303,7 +329,7 @@ bool load_receivable(state& s, std::string_view id, std::string_view value) {
   x.currency = r.cur();
   x.amount = r.amount();
   x.vat = r.amount();
-  x.revenue_code = r.account(x.revenue_account);
+  x.revenue_code = r.account();
   x.remaining = r.amount();
   x.in_collection = r.flag();
   x.deferrals = r.u32();
@@ -312,11 +338,14 @@ bool load_receivable(state& s, std::string_view id, std::string_view value) {
   x.last_reminder_level = r.i64();
   x.agency = r.str();
   if (!r.done() || party.empty()) return false;
-  auto [key, slot] = fresh(s.receivables, id);
+  auto* slot = fresh(s.receivables, id, s.strings);
   if (!slot) return false;
   x.party = &s.party(party);
-  x.id = key;
-  *slot = std::move(x);
+  x.id = slot->id;
+  x.invoice_no = s.strings.store(x.invoice_no);
+  x.ocr_ref = s.strings.store(x.ocr_ref);
+  x.agency = s.strings.store(x.agency);
+  *slot = x;
   return true;
 }
 
@@ -330,18 +359,21 @@ bool load_payable(state& s, std::string_view id, std::string_view value) {
   x.currency = r.cur();
   x.amount = r.amount();
   x.vat = r.amount();
-  x.expense_code = r.account(x.expense_account);
+  x.expense_code = r.account();
   x.remaining = r.amount();
   x.approved = r.flag();
   x.blocked = r.flag();
   x.approver = r.str();
   x.block_reason = r.str();
   if (!r.done() || party.empty()) return false;
-  auto [key, slot] = fresh(s.payables, id);
+  auto* slot = fresh(s.payables, id, s.strings);
   if (!slot) return false;
   x.party = &s.party(party);
-  x.id = key;
-  *slot = std::move(x);
+  x.id = slot->id;
+  x.supplier_invoice_no = s.strings.store(x.supplier_invoice_no);
+  x.approver = s.strings.store(x.approver);
+  x.block_reason = s.strings.store(x.block_reason);
+  *slot = x;
   return true;
 }
 
@@ -362,10 +394,13 @@ bool load_payment(state& s, std::string_view id, std::string_view value) {
   x.remaining = r.amount();
   x.overpaid = r.amount();
   if (!r.done()) return false;
-  auto [key, slot] = fresh(s.payments, id);
+  auto* slot = fresh(s.payments, id, s.strings);
   if (!slot) return false;
-  x.id = key;
-  *slot = std::move(x);
+  x.id = slot->id;
+  x.source_ref = s.strings.store(x.source_ref);
+  x.ocr_ref = s.strings.store(x.ocr_ref);
+  x.payer_name = s.strings.store(x.payer_name);
+  *slot = x;
   return true;
 }
 
@@ -375,11 +410,13 @@ bool load_allocation(state& s, std::string_view id, std::string_view value) {
   x.payment_id = r.str();
   x.reversed = r.flag();
   x.reversal_reason = r.str();
-  if (!decode_lines(r, x.lines) || !r.done()) return false;
-  auto [key, slot] = fresh(s.allocations, id);
+  if (!decode_lines(r, s.allocation_lines, s.strings, x.lines) || !r.done()) return false;
+  auto* slot = fresh(s.allocations, id, s.strings);
   if (!slot) return false;
-  x.id = key;
-  *slot = std::move(x);
+  x.id = slot->id;
+  x.payment_id = s.strings.store(x.payment_id);
+  x.reversal_reason = s.strings.store(x.reversal_reason);
+  *slot = x;
   return true;
 }
 
@@ -389,11 +426,12 @@ bool load_order(state& s, std::string_view id, std::string_view value) {
   x.payment_date = r.i32();
   x.rejected = r.flag();
   x.reason_code = r.str();
-  if (!decode_lines(r, x.lines) || !r.done()) return false;
-  auto [key, slot] = fresh(s.orders, id);
+  if (!decode_lines(r, s.order_lines, s.strings, x.lines) || !r.done()) return false;
+  auto* slot = fresh(s.orders, id, s.strings);
   if (!slot) return false;
-  x.id = key;
-  *slot = std::move(x);
+  x.id = slot->id;
+  x.reason_code = s.strings.store(x.reason_code);
+  *slot = x;
   return true;
 }
 
@@ -415,9 +453,10 @@ bool load_plan(state& s, std::string_view id, std::string_view value) {
     x.installments.push_back(in);
   }
   if (!r.done()) return false;
-  auto [key, slot] = fresh(s.plans, id);
+  auto* slot = fresh(s.plans, id, s.strings);
   if (!slot) return false;
-  x.id = key;
+  x.id = slot->id;
+  for (auto& inv : x.invoice_ids) inv = s.strings.store(inv);
   *slot = std::move(x);
   return true;
 }
@@ -467,10 +506,12 @@ bool load_other(state& s, std::string_view id, std::string_view value) {
   x.currency = r.cur();
   x.amount = r.amount();
   if (!r.done()) return false;
-  auto [key, slot] = fresh(s.others, id);
+  auto* slot = fresh(s.others, id, s.strings);
   if (!slot) return false;
-  x.key = key;
-  *slot = std::move(x);
+  x.id = slot->id;
+  x.ref = s.strings.store(x.ref);
+  x.text = s.strings.store(x.text);
+  *slot = x;
   return true;
 }
 
@@ -480,8 +521,8 @@ bool load_anomaly(state& s, std::string_view key, std::string_view value) {
   a.at.partition = r.u32();
   a.at.offset = r.u64();
   a.time = r.i64();
-  a.type = r.str();
-  a.reason = r.str();
+  a.type = std::string(r.str());
+  a.reason = std::string(r.str());
   if (!r.done() || anomaly_key(a.at) != key) return false;
   // Records arrive in key order, which is position order.
   if (!s.anomalies.empty() && !(s.anomalies.back().at < a.at)) return false;
@@ -507,14 +548,14 @@ using namespace reskontra_detail;
 void reskontra_projection::take_changes(std::vector<record_change>& out) {
   auto& s = *s_;
   record_list changes;
-  add_dirty(changes, "i/", s.dirty_receivables);
-  add_dirty(changes, "s/", s.dirty_payables);
-  add_dirty(changes, "p/", s.dirty_payments);
-  add_dirty(changes, "l/", s.dirty_allocations);
-  add_dirty(changes, "o/", s.dirty_orders);
-  add_dirty(changes, "n/", s.dirty_plans);
+  add_dirty(changes, s, "i/", s.dirty_receivables);
+  add_dirty(changes, s, "s/", s.dirty_payables);
+  add_dirty(changes, s, "p/", s.dirty_payments);
+  add_dirty(changes, s, "l/", s.dirty_allocations);
+  add_dirty(changes, s, "o/", s.dirty_orders);
+  add_dirty(changes, s, "n/", s.dirty_plans);
   for (party_state* p : s.dirty_parties) {
-    add(changes, "c/", *p->key, *p);
+    add(changes, s, "c/", p->id, *p);
     p->dirty = false;
   }
   s.dirty_parties.clear();
@@ -526,7 +567,7 @@ void reskontra_projection::take_changes(std::vector<record_change>& out) {
   }
   s.dirty_ledger.clear();
   for (other_record* o : s.dirty_others) {
-    add(changes, "x/", *o->key, *o);
+    add(changes, s, "x/", o->id, *o);
     o->dirty = false;
   }
   s.dirty_others.clear();

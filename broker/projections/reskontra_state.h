@@ -1,15 +1,23 @@
 // Internal to the reskontra projection (reskontra*.cc only): its entities,
-// ledger and derived indexes. Entities live in node-based maps so pointers
-// to them (and to their ids, the map keys) stay valid while the projection
-// lives; nothing is ever erased. Not thread-safe (projection.h).
+// ledger and derived indexes. Entities live in fixed chunks found through
+// open-addressing id tables, and their ids and texts in an arena, so
+// pointers to them (and string_views of their ids and texts) stay valid
+// while the projection lives; nothing is ever erased. Not thread-safe
+// (projection.h).
 #pragma once
 
 #include <cstdint>
+#include <array>
+#include <cstring>
 #include <functional>
+#include <optional>
 #include <limits>
+#include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "broker/projections/event.h"
@@ -27,91 +35,254 @@ constexpr money money_max = std::numeric_limits<money>::max();
 // Record values start with this byte (docs/projections-reskontra.md).
 constexpr std::uint8_t record_format = 1;
 
-// Deliberately not noexcept: libstdc++ then caches each node's hash code, so
-// a lookup compares hashes before strings and a rehash does not hash every
-// id again (measured: apply about 3x faster on a realistic mix).
-struct string_hash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const {
-    return std::hash<std::string_view>{}(s);
-  }
-};
-template <class T>
-using by_id = std::unordered_map<std::string, T, string_hash, std::equal_to<>>;
-
 std::optional<currency_code> pack_currency(std::string_view s) noexcept;
 std::string unpack_currency(currency_code c);
 // Strings of 1-8 digits; nullopt otherwise.
 std::optional<account_code> pack_account(std::string_view s) noexcept;
+// The digits pack_account() packed, leading zeros included: an account's
+// text is never stored, only its code.
+std::string account_text(account_code c);
+
+// Bytes that never move: entities keep string_views into it. Texts are
+// never freed (a replaced one stays), which costs little next to the log
+// they come from.
+class arena {
+ public:
+  std::string_view store(std::string_view s) {
+    if (s.empty()) return {};
+    if (s.size() > left_) {
+      if (s.size() > block / 4) {
+        // A long text gets a block of its own; the current one goes on.
+        blocks_.push_back(std::make_unique<char[]>(s.size()));
+        std::memcpy(blocks_.back().get(), s.data(), s.size());
+        return {blocks_.back().get(), s.size()};
+      }
+      blocks_.push_back(std::make_unique<char[]>(block));
+      next_ = blocks_.back().get();
+      left_ = block;
+    }
+    char* at = next_;
+    std::memcpy(at, s.data(), s.size());
+    next_ += s.size();
+    left_ -= s.size();
+    return {at, s.size()};
+  }
+
+ private:
+  static constexpr std::size_t block = 256 * 1024;
+  std::vector<std::unique_ptr<char[]>> blocks_;
+  char* next_ = nullptr;
+  std::size_t left_ = 0;
+};
+
+// Ids are short (tens of bytes): eight bytes at a time, then a final mix.
+inline std::uint64_t hash_id(std::string_view s) noexcept {
+  constexpr std::uint64_t k = 0x9E3779B97F4A7C15ull;
+  std::uint64_t h = k ^ (s.size() * 0xD6E8FEB86659FD93ull);
+  const char* p = s.data();
+  std::size_t n = s.size();
+  for (; n >= 8; n -= 8, p += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, p, 8);
+    h = (h ^ w) * k;
+    h ^= h >> 32;
+  }
+  if (n > 0) {
+    std::uint64_t w = 0;
+    for (std::size_t i = 0; i < n; ++i) w |= static_cast<std::uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+    h = (h ^ w) * k;
+  }
+  h ^= h >> 29;
+  h *= 0xBF58476D1CE4E5B9ull;
+  h ^= h >> 32;
+  return h;
+}
+
+// Entities in fixed chunks: growing never moves one (pointers stay valid,
+// no copying of the whole state at each doubling). Creation order.
+template <class T>
+class chunked {
+ public:
+  static constexpr std::size_t chunk = 2048;
+  T& operator[](std::size_t i) noexcept { return chunks_[i / chunk][i % chunk]; }
+  const T& operator[](std::size_t i) const noexcept { return chunks_[i / chunk][i % chunk]; }
+  std::size_t size() const noexcept { return size_; }
+  T& emplace_back() {
+    if (size_ == chunks_.size() * chunk) chunks_.push_back(std::make_unique<T[]>(chunk));
+    return (*this)[size_++];
+  }
+
+  template <class C, class V>
+  class iter {
+   public:
+    iter(C* c, std::size_t i) : c_(c), i_(i) {}
+    V& operator*() const { return (*c_)[i_]; }
+    V* operator->() const { return &(*c_)[i_]; }
+    iter& operator++() {
+      ++i_;
+      return *this;
+    }
+    bool operator==(const iter& o) const { return i_ == o.i_; }
+
+   private:
+    C* c_;
+    std::size_t i_;
+  };
+  iter<chunked, T> begin() { return {this, 0}; }
+  iter<chunked, T> end() { return {this, size_}; }
+  iter<const chunked, const T> begin() const { return {this, 0}; }
+  iter<const chunked, const T> end() const { return {this, size_}; }
+
+ private:
+  std::vector<std::unique_ptr<T[]>> chunks_;
+  std::size_t size_ = 0;
+};
+
+// Entities of one kind by id (T has `std::string_view id`): open
+// addressing, linear probing, at most half full. A slot holds 32 bits of
+// the id's hash, so a probe rarely touches an entity that is not the one
+// sought, and growing never reads an id again.
+template <class T>
+class id_table {
+ public:
+  T* find(std::string_view id) noexcept { return find(id, hash_id(id)); }
+  const T* find(std::string_view id) const noexcept {
+    return const_cast<id_table*>(this)->find(id, hash_id(id));
+  }
+  bool contains(std::string_view id) const noexcept { return find(id) != nullptr; }
+
+  // The entity under `id`; created (its id stored in `ids`) when absent,
+  // then second is true.
+  std::pair<T*, bool> emplace(std::string_view id, arena& ids) {
+    const std::uint64_t h = hash_id(id);
+    if (T* x = find(id, h)) return {x, false};
+    if ((items_.size() + 1) * 2 > slots_.size()) grow();
+    T& x = items_.emplace_back();
+    x.id = ids.store(id);
+    place(tag_of(h), static_cast<std::uint32_t>(items_.size()));
+    return {&x, true};
+  }
+
+  std::size_t size() const noexcept { return items_.size(); }
+  auto begin() { return items_.begin(); }
+  auto end() { return items_.end(); }
+  auto begin() const { return items_.begin(); }
+  auto end() const { return items_.end(); }
+
+ private:
+  struct slot {
+    std::uint32_t tag = 0;
+    std::uint32_t idx = 0;  // entity number + 1; 0: empty
+  };
+  static std::uint32_t tag_of(std::uint64_t h) noexcept { return static_cast<std::uint32_t>(h >> 32); }
+
+  T* find(std::string_view id, std::uint64_t h) noexcept {
+    if (slots_.empty()) return nullptr;
+    const std::uint32_t tag = tag_of(h);
+    for (std::size_t i = tag & mask_;; i = (i + 1) & mask_) {
+      const slot s = slots_[i];
+      if (s.idx == 0) return nullptr;
+      if (s.tag == tag) {
+        T& x = items_[s.idx - 1];
+        if (x.id.size() == id.size() && std::memcmp(x.id.data(), id.data(), id.size()) == 0) return &x;
+      }
+    }
+  }
+  void place(std::uint32_t tag, std::uint32_t idx) noexcept {
+    std::size_t i = tag & mask_;
+    while (slots_[i].idx != 0) i = (i + 1) & mask_;
+    slots_[i] = slot{tag, idx};
+  }
+  void grow() {
+    std::vector<slot> old = std::move(slots_);
+    slots_.assign(old.empty() ? 1024 : old.size() * 2, slot{});
+    mask_ = slots_.size() - 1;
+    for (const auto& s : old) {
+      if (s.idx != 0) place(s.tag, s.idx);
+    }
+  }
+
+  std::vector<slot> slots_;
+  std::size_t mask_ = 0;
+  chunked<T> items_;
+};
 
 struct party_state;
 
 struct receivable {
-  const std::string* id = nullptr;  // the map's key
+  std::string_view id;
   party_state* party = nullptr;
-  std::string invoice_no, ocr_ref, revenue_account, agency;
+  receivable* next_of_party = nullptr;  // derived: the party's list
+  std::string_view invoice_no, ocr_ref, agency;
   bool has_ocr = false;
   bool in_collection = false;
+  bool dirty = false;
+  currency_code currency = 0;
   day_number issue_date = 0, due_date = 0, new_due_date = 0;
   std::uint32_t deferrals = 0;  // > 0: new_due_date is the latest deferral's
   std::uint32_t reminders = 0;
-  std::int64_t last_reminder_level = 0;
-  currency_code currency = 0;
   account_code revenue_code = 0;
-  money amount = 0, vat = 0, remaining = 0;
   // Derived (rebuilt in finish_load): active plans naming this item.
   std::uint32_t active_plans = 0;
+  std::int64_t last_reminder_level = 0;
+  money amount = 0, vat = 0, remaining = 0;
   std::uint64_t mark = 0;  // scratch: duplicate detection within one event
-  bool dirty = false;
 };
 
 struct payable {
-  const std::string* id = nullptr;
+  std::string_view id;
   party_state* party = nullptr;
-  std::string supplier_invoice_no, expense_account, approver, block_reason;
+  payable* next_of_party = nullptr;  // derived: the party's list
+  std::string_view supplier_invoice_no, approver, block_reason;
   day_number invoice_date = 0, due_date = 0;
   currency_code currency = 0;
-  account_code expense_code = 0;
   bool approved = false, blocked = false;
-  money amount = 0, vat = 0, remaining = 0;
   bool dirty = false;
+  account_code expense_code = 0;
+  money amount = 0, vat = 0, remaining = 0;
 };
 
 enum class payment_source : std::uint8_t { bgmax = 0, camt054 = 1, manual = 2, autogiro = 3 };  // frozen
 
 struct payment {
-  const std::string* id = nullptr;
+  std::string_view id;
+  std::string_view source_ref, ocr_ref, payer_name;
   payment_source source = payment_source::manual;
-  std::string source_ref, ocr_ref, payer_name;
   bool has_ocr = false, has_payer = false;
+  bool dirty = false;
   currency_code currency = 0;
   day_number booking_date = 0;
   money amount = 0, remaining = 0, overpaid = 0;
-  bool dirty = false;
 };
 
 template <class Item>
 struct line {
-  std::string invoice_id;
+  std::string_view invoice_id;
   money amount = 0;
   Item* item = nullptr;  // derived: resolved on apply and in finish_load
 };
 
+// A range of a state's line pool: lines are never removed, so indexes stay
+// valid however the pool grows, and an entity with lines allocates nothing.
+struct line_range {
+  std::uint32_t first = 0, count = 0;
+};
+
 struct allocation {
-  const std::string* id = nullptr;
-  std::string payment_id, reversal_reason;
-  bool reversed = false;
-  std::vector<line<receivable>> lines;
+  std::string_view id;
+  std::string_view payment_id, reversal_reason;
   payment* pay = nullptr;  // derived
+  line_range lines;        // in state::allocation_lines
+  bool reversed = false;
   bool dirty = false;
 };
 
 struct payment_order {
-  const std::string* id = nullptr;
+  std::string_view id;
+  std::string_view reason_code;
+  line_range lines;  // in state::order_lines
   day_number payment_date = 0;
   bool rejected = false;
-  std::string reason_code;
-  std::vector<line<payable>> lines;
   bool dirty = false;
 };
 
@@ -123,12 +294,12 @@ struct installment {
 };
 
 struct plan {
-  const std::string* id = nullptr;
+  std::string_view id;
   plan_status status = plan_status::active;
-  std::vector<std::string> invoice_ids;
+  bool dirty = false;
+  std::vector<std::string_view> invoice_ids;
   std::vector<installment> installments;
   std::vector<receivable*> items;  // derived
-  bool dirty = false;
 };
 
 struct credit_balance {
@@ -136,12 +307,23 @@ struct credit_balance {
   money balance = 0;
 };
 
+// Every party spelling an event named validly is interned; only a known
+// one (named by an applied event or a record) exists for queries.
 struct party_state {
-  const std::string* key = nullptr;  // "TYPE:normalised"
-  std::vector<credit_balance> credits;  // sorted by currency; the c/ record exists iff non-empty
-  std::vector<receivable*> receivables;  // derived
-  std::vector<payable*> payables;        // derived
+  std::string_view id;  // "TYPE:normalised"
+  bool known = false;
   bool dirty = false;
+  std::vector<credit_balance> credits;  // sorted by currency; the c/ record exists iff non-empty
+  receivable* receivables = nullptr;    // derived: a list through next_of_party
+  payable* payables = nullptr;          // derived: a list through next_of_party
+};
+
+// A raw party spelling whose normal form does not depend on the event's
+// date, with the party it names: "TYPE" + 1 or 2 (NO_FNR's rule before or
+// from 2032) + the value as the event spelled it.
+struct party_spelling {
+  std::string_view id;
+  party_state* party = nullptr;
 };
 
 struct ledger_entry {
@@ -155,9 +337,9 @@ struct ledger_entry {
 // ("cn/"), refunds ("rf/") and supplier credit invoices ("sc/"); kept so a
 // second creation is refused and so an audit can see them.
 struct other_record {
-  const std::string* key = nullptr;  // "cn/<id>" etc.
-  std::string ref;   // invoiceId (cn, sc) or party (rf)
-  std::string text;  // reason (cn); empty otherwise
+  std::string_view id;   // "cn/<id>" etc.
+  std::string_view ref;  // invoiceId (cn, sc) or party (rf)
+  std::string_view text; // reason (cn); empty otherwise
   currency_code currency = 0;
   money amount = 0;
   bool dirty = false;
@@ -172,7 +354,6 @@ struct anomaly {
 struct posting {
   std::uint32_t total = 0;  // index into state::totals
   std::uint64_t ledger_key = 0;
-  std::string_view account;  // valid during apply (config or event data)
   currency_code currency = 0;
   money debit = 0, credit = 0;
 };
@@ -187,22 +368,38 @@ struct state {
   reskontra_config config;
   struct account_ref {
     account_code code = 0;
-    std::string_view name;  // into config
   };
   account_ref receivables_acct, overpayments_acct, unidentified_acct, bank_in_acct, bank_out_acct,
       payables_acct, losses_acct, output_vat_acct, input_vat_acct, fee_income_acct;
 
-  by_id<receivable> receivables;
-  by_id<payable> payables;
-  by_id<payment> payments;
-  by_id<allocation> allocations;
-  by_id<payment_order> orders;
-  by_id<plan> plans;
-  by_id<party_state> parties;
-  by_id<other_record> others;
+  arena strings;  // ids and texts of every entity
+  id_table<receivable> receivables;
+  id_table<payable> payables;
+  id_table<payment> payments;
+  id_table<allocation> allocations;
+  id_table<payment_order> orders;
+  id_table<plan> plans;
+  id_table<party_state> parties;
+  id_table<party_spelling> spellings;
+  id_table<other_record> others;
+  std::vector<line<receivable>> allocation_lines;
+  std::vector<line<payable>> order_lines;
   std::unordered_map<std::uint64_t, ledger_entry> ledger;
   std::vector<anomaly> anomalies;
   std::size_t anomalies_taken = 0;
+
+  std::span<line<receivable>> lines_of(const allocation& a) {
+    return {allocation_lines.data() + a.lines.first, a.lines.count};
+  }
+  std::span<const line<receivable>> lines_of(const allocation& a) const {
+    return {allocation_lines.data() + a.lines.first, a.lines.count};
+  }
+  std::span<line<payable>> lines_of(const payment_order& o) {
+    return {order_lines.data() + o.lines.first, o.lines.count};
+  }
+  std::span<const line<payable>> lines_of(const payment_order& o) const {
+    return {order_lines.data() + o.lines.first, o.lines.count};
+  }
 
   // The "m" record: the last event seen (applied or refused).
   bool has_last = false;
@@ -233,6 +430,14 @@ struct state {
   std::string key_scratch;
   std::uint64_t mark_epoch = 0;
 
+  // Ledger entries recently posted to: a few (account, currency) pairs
+  // take nearly every posting.
+  struct ledger_hint {
+    std::uint64_t key = ~std::uint64_t{0};
+    ledger_entry* entry = nullptr;
+  };
+  std::array<ledger_hint, 64> ledger_hints{};
+
   explicit state(reskontra_config c);
 
   template <class T>
@@ -246,15 +451,21 @@ struct state {
   // Postings are staged, checked against overflow of the per-currency
   // totals (which bound every account's debit and credit and every sum a
   // query makes), then committed; a refused event clears them.
-  void debit(const account_ref& a, currency_code c, money m);
-  void credit(const account_ref& a, currency_code c, money m);
-  void debit(std::string_view account, account_code code, currency_code c, money m);
-  void credit(std::string_view account, account_code code, currency_code c, money m);
+  void debit(const account_ref& a, currency_code c, money m) { debit(a.code, c, m); }
+  void credit(const account_ref& a, currency_code c, money m) { credit(a.code, c, m); }
+  void debit(account_code code, currency_code c, money m);
+  void credit(account_code code, currency_code c, money m);
   bool postings_fit();
   void commit_postings();
   void drop_postings();
 
+  // The known party under `key`, made known (created when absent).
   party_state& party(std::string_view key);
+  // The known party under `key`; nullptr when there is none.
+  const party_state* find_party(std::string_view key) const {
+    const auto* p = parties.find(key);
+    return p != nullptr && p->known ? p : nullptr;
+  }
   money credit_of(const party_state& p, currency_code c) const;
   void add_credit(party_state& p, currency_code c, money delta);
 
@@ -271,8 +482,8 @@ std::string_view to_string(item_state s) noexcept;
 void encode(const receivable& x, std::string& out);
 void encode(const payable& x, std::string& out);
 void encode(const payment& x, std::string& out);
-void encode(const allocation& x, std::string& out);
-void encode(const payment_order& x, std::string& out);
+void encode(const allocation& x, const state& s, std::string& out);
+void encode(const payment_order& x, const state& s, std::string& out);
 void encode(const plan& x, std::string& out);
 void encode(const party_state& x, std::string& out);
 void encode(const ledger_entry& x, std::string& out);
