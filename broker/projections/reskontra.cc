@@ -238,10 +238,16 @@ std::string quote_text(std::string_view s) {
   return out;
 }
 
-bool is_id_char(char c) noexcept {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
-         c == '_' || c == ':' || c == '@' || c == '-';
-}
+constexpr auto id_chars = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    t[static_cast<std::size_t>(c)] = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                                     c == '.' || c == '_' || c == ':' || c == '@' || c == '-';
+  }
+  return t;
+}();
+
+bool is_id_char(char c) noexcept { return id_chars[static_cast<unsigned char>(c)]; }
 
 // event.h's get_* semantics on a Reference already found.
 std::optional<std::string_view> as_string(flexbuffers::Reference r) {
@@ -466,10 +472,12 @@ class field_reader {
     return *s;
   }
 
+  // No initialisers: only the first n_ are ever read, and zeroing all of
+  // them cost as much as indexing the keys.
   struct slot {
-    std::uint64_t prefix = 0;
-    std::size_t len = 0;
-    const char* key = nullptr;
+    std::uint64_t prefix;
+    std::size_t len;
+    const char* key;
   };
   static slot slot_of(const char* k, std::size_t len) noexcept {
     slot s{0, len, k};

@@ -30,7 +30,13 @@ class writer {
     return *this;
   }
   writer& cur(currency_code c) {
-    out_.append(unpack_currency(c));
+    char t[3];
+    for (int i = 2; i >= 0; --i) {
+      const unsigned v = c & 31u;
+      t[i] = v >= 1 && v <= 26 ? static_cast<char>('A' + v - 1) : '?';
+      c = static_cast<currency_code>(c >> 5);
+    }
+    out_.append(t, 3);
     return *this;
   }
   // As str(): the account's digits, leading zeros included.
@@ -222,7 +228,35 @@ std::string ledger_record_key(const ledger_entry& e) {
 
 namespace {
 
-using record_list = std::vector<std::pair<std::string, std::string>>;
+// Sorts by id without touching the entities while sorting: the first 24
+// bytes of each id, zero-padded, as three big-endian words (their order is
+// the ids' bytewise order, ties aside), beside the entity. A sort that
+// dereferenced ids would miss the cache on most of its compares.
+template <class T>
+void sort_by_id(std::vector<const T*>& xs) {
+  struct keyed {
+    std::uint64_t w[3];
+    const T* x;
+  };
+  std::vector<keyed> ks;
+  ks.reserve(xs.size());
+  for (const T* x : xs) {
+    unsigned char b[24] = {};
+    std::memcpy(b, x->id.data(), std::min<std::size_t>(x->id.size(), sizeof b));
+    keyed k{{0, 0, 0}, x};
+    for (int i = 0; i < 3; ++i) {
+      for (int j = 0; j < 8; ++j) k.w[i] = k.w[i] << 8 | b[8 * i + j];
+    }
+    ks.push_back(k);
+  }
+  std::sort(ks.begin(), ks.end(), [](const keyed& a, const keyed& b) {
+    if (a.w[0] != b.w[0]) return a.w[0] < b.w[0];
+    if (a.w[1] != b.w[1]) return a.w[1] < b.w[1];
+    if (a.w[2] != b.w[2]) return a.w[2] < b.w[2];
+    return a.x->id < b.x->id;
+  });
+  for (std::size_t i = 0; i < ks.size(); ++i) xs[i] = ks[i].x;
+}
 
 template <class T>
 void encode_any(const T& x, const state& s, std::string& out) {
@@ -233,61 +267,74 @@ void encode_any(const T& x, const state& s, std::string& out) {
   }
 }
 
-template <class T>
-void add(record_list& out, const state& s, std::string_view prefix, std::string_view id, const T& x) {
-  std::string key;
-  key.reserve(prefix.size() + id.size());
-  key.append(prefix).append(id);
-  std::string value;
-  encode_any(x, s, value);
-  out.emplace_back(std::move(key), std::move(value));
-}
+// Records leave in ascending key order, and every key starts with its
+// kind's letter: the kinds in letter order, each sorted by id on its own,
+// give that order while sorting pointers instead of (key, value) strings.
+// `emit(key, value)` is called once per record; the views are valid for
+// the call.
+class record_emitter {
+ public:
+  explicit record_emitter(const state& s) : s_(s) {}
+
+  template <class T, class Emit>
+  void entities(std::string_view prefix, std::vector<const T*>& xs, Emit&& emit) {
+    sort_by_id(xs);
+    for (const T* x : xs) {
+      key_.assign(prefix).append(x->id);
+      encode_any(*x, s_, value_);
+      emit(std::string_view(key_), std::string_view(value_));
+    }
+  }
+
+  template <class Emit>
+  void ledger(std::vector<const ledger_entry*>& es, Emit&& emit) {
+    std::vector<std::pair<std::string, const ledger_entry*>> keyed;
+    keyed.reserve(es.size());
+    for (const auto* e : es) keyed.emplace_back(ledger_record_key(*e), e);
+    std::sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (const auto& [k, e] : keyed) {
+      encode(*e, value_);
+      emit(std::string_view(k), std::string_view(value_));
+    }
+  }
+
+  // anomaly_key() spells the position in fixed-width hex: key order is
+  // position order.
+  template <class Emit>
+  void anomalies(std::vector<const anomaly*>& as, Emit&& emit) {
+    std::sort(as.begin(), as.end(), [](const anomaly* a, const anomaly* b) { return a->at < b->at; });
+    for (const auto* a : as) {
+      encode(*a, value_);
+      emit(std::string_view(anomaly_key(a->at)), std::string_view(value_));
+    }
+  }
+
+  template <class Emit>
+  void meta(Emit&& emit) {
+    encode_meta(s_, value_);
+    emit(std::string_view("m"), std::string_view(value_));
+  }
+
+ private:
+  const state& s_;
+  std::string key_, value_;
+};
 
 template <class T>
-void add_dirty(record_list& out, const state& s, std::string_view prefix, std::vector<T*>& list) {
-  for (T* x : list) {
-    add(out, s, prefix, x->id, *x);
-    x->dirty = false;
-  }
+std::vector<const T*> all_of(const id_table<T>& t) {
+  std::vector<const T*> v;
+  v.reserve(t.size());
+  for (const auto& x : t) v.push_back(&x);
+  return v;
+}
+
+// Takes the dirty list's entities (and clears their flags).
+template <class T>
+std::vector<const T*> take_dirty(std::vector<T*>& list) {
+  std::vector<const T*> v(list.begin(), list.end());
+  for (T* x : list) x->dirty = false;
   list.clear();
-}
-
-void sort_records(record_list& r) {
-  std::sort(r.begin(), r.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-}
-
-// Every record of the state, unsorted.
-record_list all_records(const state& s) {
-  record_list out;
-  out.reserve(s.receivables.size() + s.payables.size() + s.payments.size() + s.allocations.size() +
-              s.orders.size() + s.plans.size() + s.parties.size() + s.ledger.size() + s.others.size() +
-              s.anomalies.size() + 1);
-  for (const auto& x : s.receivables) add(out, s, "i/", x.id, x);
-  for (const auto& x : s.payables) add(out, s, "s/", x.id, x);
-  for (const auto& x : s.payments) add(out, s, "p/", x.id, x);
-  for (const auto& x : s.allocations) add(out, s, "l/", x.id, x);
-  for (const auto& x : s.orders) add(out, s, "o/", x.id, x);
-  for (const auto& x : s.plans) add(out, s, "n/", x.id, x);
-  for (const auto& x : s.parties) {
-    if (x.known && !x.credits.empty()) add(out, s, "c/", x.id, x);
-  }
-  for (const auto& [k, x] : s.ledger) {
-    std::string v;
-    encode(x, v);
-    out.emplace_back(ledger_record_key(x), std::move(v));
-  }
-  for (const auto& x : s.others) add(out, s, "x/", x.id, x);
-  for (const auto& a : s.anomalies) {
-    std::string v;
-    encode(a, v);
-    out.emplace_back(anomaly_key(a.at), std::move(v));
-  }
-  if (s.has_last || s.events > 0) {
-    std::string v;
-    encode_meta(s, v);
-    out.emplace_back("m", std::move(v));
-  }
-  return out;
+  return v;
 }
 
 // Lines into `pool`; on a malformed value the pool is as it was.
@@ -547,45 +594,37 @@ using namespace reskontra_detail;
 
 void reskontra_projection::take_changes(std::vector<record_change>& out) {
   auto& s = *s_;
-  record_list changes;
-  add_dirty(changes, s, "i/", s.dirty_receivables);
-  add_dirty(changes, s, "s/", s.dirty_payables);
-  add_dirty(changes, s, "p/", s.dirty_payments);
-  add_dirty(changes, s, "l/", s.dirty_allocations);
-  add_dirty(changes, s, "o/", s.dirty_orders);
-  add_dirty(changes, s, "n/", s.dirty_plans);
-  for (party_state* p : s.dirty_parties) {
-    add(changes, s, "c/", p->id, *p);
-    p->dirty = false;
-  }
-  s.dirty_parties.clear();
-  for (ledger_entry* e : s.dirty_ledger) {
-    std::string v;
-    encode(*e, v);
-    changes.emplace_back(ledger_record_key(*e), std::move(v));
-    e->dirty = false;
-  }
-  s.dirty_ledger.clear();
-  for (other_record* o : s.dirty_others) {
-    add(changes, s, "x/", o->id, *o);
-    o->dirty = false;
-  }
-  s.dirty_others.clear();
-  for (; s.anomalies_taken < s.anomalies.size(); ++s.anomalies_taken) {
-    const auto& a = s.anomalies[s.anomalies_taken];
-    std::string v;
-    encode(a, v);
-    changes.emplace_back(anomaly_key(a.at), std::move(v));
-  }
+  record_emitter r(s);
+  auto emit = [&out](std::string_view k, std::string_view v) {
+    out.push_back(record_change{std::string(k), std::string(v)});
+  };
+  std::vector<const anomaly*> as;
+  for (; s.anomalies_taken < s.anomalies.size(); ++s.anomalies_taken) as.push_back(&s.anomalies[s.anomalies_taken]);
+  auto parties = take_dirty(s.dirty_parties);
+  auto ledger = take_dirty(s.dirty_ledger);
+  auto receivables = take_dirty(s.dirty_receivables);
+  auto allocations = take_dirty(s.dirty_allocations);
+  auto plans = take_dirty(s.dirty_plans);
+  auto orders = take_dirty(s.dirty_orders);
+  auto payments = take_dirty(s.dirty_payments);
+  auto payables = take_dirty(s.dirty_payables);
+  auto others = take_dirty(s.dirty_others);
+  out.reserve(out.size() + as.size() + parties.size() + ledger.size() + receivables.size() + allocations.size() +
+              plans.size() + orders.size() + payments.size() + payables.size() + others.size() + 1);
+  r.anomalies(as, emit);
+  r.entities("c/", parties, emit);
+  r.ledger(ledger, emit);
+  r.entities("i/", receivables, emit);
+  r.entities("l/", allocations, emit);
   if (s.meta_dirty) {
-    std::string v;
-    encode_meta(s, v);
-    changes.emplace_back("m", std::move(v));
+    r.meta(emit);
     s.meta_dirty = false;
   }
-  sort_records(changes);
-  out.reserve(out.size() + changes.size());
-  for (auto& [k, v] : changes) out.push_back(record_change{std::move(k), std::move(v)});
+  r.entities("n/", plans, emit);
+  r.entities("o/", orders, emit);
+  r.entities("p/", payments, emit);
+  r.entities("s/", payables, emit);
+  r.entities("x/", others, emit);
 }
 
 bool reskontra_projection::load(std::string_view key, std::string_view value) {
@@ -617,9 +656,35 @@ void reskontra_projection::finish_load() {
 
 void reskontra_projection::for_each_record(
     const std::function<void(std::string_view key, std::string_view value)>& fn) const {
-  auto records = all_records(*s_);
-  sort_records(records);
-  for (const auto& [k, v] : records) fn(k, v);
+  const auto& s = *s_;
+  record_emitter r(s);
+  std::vector<const anomaly*> as;
+  as.reserve(s.anomalies.size());
+  for (const auto& a : s.anomalies) as.push_back(&a);
+  r.anomalies(as, fn);
+  std::vector<const party_state*> parties;
+  for (const auto& p : s.parties) {
+    if (p.known && !p.credits.empty()) parties.push_back(&p);
+  }
+  r.entities("c/", parties, fn);
+  std::vector<const ledger_entry*> ledger;
+  for (const auto& [k, e] : s.ledger) ledger.push_back(&e);
+  r.ledger(ledger, fn);
+  auto receivables = all_of(s.receivables);
+  r.entities("i/", receivables, fn);
+  auto allocations = all_of(s.allocations);
+  r.entities("l/", allocations, fn);
+  if (s.has_last || s.events > 0) r.meta(fn);
+  auto plans = all_of(s.plans);
+  r.entities("n/", plans, fn);
+  auto orders = all_of(s.orders);
+  r.entities("o/", orders, fn);
+  auto payments = all_of(s.payments);
+  r.entities("p/", payments, fn);
+  auto payables = all_of(s.payables);
+  r.entities("s/", payables, fn);
+  auto others = all_of(s.others);
+  r.entities("x/", others, fn);
 }
 
 }  // namespace muninn::projections

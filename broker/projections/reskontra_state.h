@@ -112,12 +112,60 @@ class chunked {
     return (*this)[size_++];
   }
 
+ private:
+  std::vector<std::unique_ptr<T[]>> chunks_;
+  std::size_t size_ = 0;
+};
+
+// Entities of one kind by id (T has `std::string_view id`): open
+// addressing, linear probing, at most half full. A slot holds 32 bits of
+// the id's hash, so a probe rarely touches an entity that is not the one
+// sought, and growing never reads an id again. An id of up to 23 bytes is
+// kept just before its entity (T::id views it there), so a lookup costs
+// the slot's cache line and the entity's, not a third for the id.
+template <class T>
+class id_table {
+  static constexpr std::size_t inline_id = 23;
+  struct node {
+    std::uint8_t len = 0;
+    char id[inline_id] = {};
+    T value;
+  };
+
+ public:
+  T* find(std::string_view id) noexcept { return find(id, hash_id(id)); }
+  const T* find(std::string_view id) const noexcept {
+    return const_cast<id_table*>(this)->find(id, hash_id(id));
+  }
+  bool contains(std::string_view id) const noexcept { return find(id) != nullptr; }
+
+  // The entity under `id`; created (a long id stored in `ids`) when absent,
+  // then second is true.
+  std::pair<T*, bool> emplace(std::string_view id, arena& ids) {
+    const std::uint64_t h = hash_id(id);
+    if (T* x = find(id, h)) return {x, false};
+    if ((items_.size() + 1) * 2 > slots_.size()) grow();
+    node& n = items_.emplace_back();
+    if (id.size() <= inline_id) {
+      n.len = static_cast<std::uint8_t>(id.size());
+      std::memcpy(n.id, id.data(), id.size());
+      n.value.id = std::string_view(n.id, id.size());
+    } else {
+      n.len = inline_id + 1;  // never equal to an inline length
+      n.value.id = ids.store(id);
+    }
+    place(tag_of(h), static_cast<std::uint32_t>(items_.size()));
+    return {&n.value, true};
+  }
+
+  std::size_t size() const noexcept { return items_.size(); }
+
   template <class C, class V>
   class iter {
    public:
     iter(C* c, std::size_t i) : c_(c), i_(i) {}
-    V& operator*() const { return (*c_)[i_]; }
-    V* operator->() const { return &(*c_)[i_]; }
+    V& operator*() const { return (*c_)[i_].value; }
+    V* operator->() const { return &(*c_)[i_].value; }
     iter& operator++() {
       ++i_;
       return *this;
@@ -128,46 +176,11 @@ class chunked {
     C* c_;
     std::size_t i_;
   };
-  iter<chunked, T> begin() { return {this, 0}; }
-  iter<chunked, T> end() { return {this, size_}; }
-  iter<const chunked, const T> begin() const { return {this, 0}; }
-  iter<const chunked, const T> end() const { return {this, size_}; }
-
- private:
-  std::vector<std::unique_ptr<T[]>> chunks_;
-  std::size_t size_ = 0;
-};
-
-// Entities of one kind by id (T has `std::string_view id`): open
-// addressing, linear probing, at most half full. A slot holds 32 bits of
-// the id's hash, so a probe rarely touches an entity that is not the one
-// sought, and growing never reads an id again.
-template <class T>
-class id_table {
- public:
-  T* find(std::string_view id) noexcept { return find(id, hash_id(id)); }
-  const T* find(std::string_view id) const noexcept {
-    return const_cast<id_table*>(this)->find(id, hash_id(id));
-  }
-  bool contains(std::string_view id) const noexcept { return find(id) != nullptr; }
-
-  // The entity under `id`; created (its id stored in `ids`) when absent,
-  // then second is true.
-  std::pair<T*, bool> emplace(std::string_view id, arena& ids) {
-    const std::uint64_t h = hash_id(id);
-    if (T* x = find(id, h)) return {x, false};
-    if ((items_.size() + 1) * 2 > slots_.size()) grow();
-    T& x = items_.emplace_back();
-    x.id = ids.store(id);
-    place(tag_of(h), static_cast<std::uint32_t>(items_.size()));
-    return {&x, true};
-  }
-
-  std::size_t size() const noexcept { return items_.size(); }
-  auto begin() { return items_.begin(); }
-  auto end() { return items_.end(); }
-  auto begin() const { return items_.begin(); }
-  auto end() const { return items_.end(); }
+  // Creation order.
+  iter<chunked<node>, T> begin() { return {&items_, 0}; }
+  iter<chunked<node>, T> end() { return {&items_, items_.size()}; }
+  iter<const chunked<node>, const T> begin() const { return {&items_, 0}; }
+  iter<const chunked<node>, const T> end() const { return {&items_, items_.size()}; }
 
  private:
   struct slot {
@@ -183,8 +196,12 @@ class id_table {
       const slot s = slots_[i];
       if (s.idx == 0) return nullptr;
       if (s.tag == tag) {
-        T& x = items_[s.idx - 1];
-        if (x.id.size() == id.size() && std::memcmp(x.id.data(), id.data(), id.size()) == 0) return &x;
+        node& n = items_[s.idx - 1];
+        if (id.size() <= inline_id) {
+          if (n.len == id.size() && std::memcmp(n.id, id.data(), id.size()) == 0) return &n.value;
+        } else if (n.value.id == id) {
+          return &n.value;
+        }
       }
     }
   }
@@ -204,7 +221,7 @@ class id_table {
 
   std::vector<slot> slots_;
   std::size_t mask_ = 0;
-  chunked<T> items_;
+  chunked<node> items_;
 };
 
 struct party_state;
