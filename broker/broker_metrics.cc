@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "broker/groups.h"
 #include "broker/projection_runner.h"
 
 namespace muninn::broker {
@@ -68,6 +69,20 @@ void broker_metrics::add_projections(const projection_runner& runner) {
                                  {"projection"}, [pr](sample_sink& out) {
                                    for (const auto& c : pr->metrics()) out.emit({c.name}, c.applied_total);
                                  });
+}
+
+void broker_metrics::add_groups(const group_coordinator& groups) {
+  const group_coordinator* g = &groups;
+  registry_.add_callback_gauge(
+      "muninn_group_lag", "Durable events of a partition after the group's committed offset",
+      {"group", "topic", "partition"}, [g](sample_sink& out) {
+        for (const auto& v : g->list())
+          for (const auto& p : v.partitions) out.emit({v.group, v.topic, std::to_string(p.partition)}, p.lag);
+      });
+  registry_.add_callback_gauge("muninn_group_members", "Live members of a consumer group", {"group", "topic"},
+                               [g](sample_sink& out) {
+                                 for (const auto& v : g->list()) out.emit({v.group, v.topic}, v.members.size());
+                               });
 }
 
 void broker_metrics::produced(std::string_view topic, std::size_t events, std::size_t bytes) {

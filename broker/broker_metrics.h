@@ -13,6 +13,7 @@
 namespace muninn::broker {
 
 class projection_runner;
+class group_coordinator;
 
 class broker_metrics {
  public:
@@ -26,6 +27,8 @@ class broker_metrics {
   gauge& connections() { return connections_; }
   // Lag and applied events of each projection, read at render time.
   void add_projections(const projection_runner& runner);
+  // Committed-offset lag of every group and consumer, read at render time.
+  void add_groups(const group_coordinator& groups);
 
  private:
   metrics_registry& registry_;

@@ -5,7 +5,9 @@
 #include <array>
 #include <chrono>
 
+#include "broker/group_handlers.h"
 #include "broker/projection_runner.h"
+#include "broker/response.h"
 #include "broker/validation/validate.h"
 #include "codec/batch_generated.h"
 #include "codec/frame.h"
@@ -17,18 +19,6 @@ namespace {
 
 using flatbuffers::FlatBufferBuilder;
 using flatbuffers::Offset;
-
-std::vector<std::byte> finish(FlatBufferBuilder& b, std::uint64_t corr, fb::ResponseBody type, Offset<void> body) {
-  b.Finish(fb::CreateResponse(b, corr, type, body));
-  return codec::encode_frame(std::as_bytes(std::span(b.GetBufferPointer(), b.GetSize())));
-}
-
-Offset<fb::Error> make_error(FlatBufferBuilder& b, fb::ErrorCode code, std::string_view message,
-                             std::int32_t index = -1, std::string_view field = {}, std::string_view rule = {},
-                             std::int64_t actual_version = -1) {
-  return fb::CreateError(b, code, b.CreateString(message), index, field.empty() ? 0 : b.CreateString(field),
-                         rule.empty() ? 0 : b.CreateString(rule), actual_version);
-}
 
 fb::ErrorCode storage_code(storage::errc e) {
   switch (e) {
@@ -249,97 +239,6 @@ void create_topic(topic_registry& topics, std::uint64_t corr, const fb::CreateTo
   topics_response(b, corr, {*t}, 0, respond);
 }
 
-// Consumer offsets: each commit appends one record per partition, on
-// stream "offsets-<consumer>-<topic>-<partition>", holding the offset as a
-// u64 (little-endian). A partition's latest record is its committed offset:
-// concurrent commits of different partitions never overwrite each other.
-constexpr std::string_view offset_content_type = "application/x-muninn-offset";
-
-std::string offsets_stream(std::string_view consumer, std::string_view topic, std::int32_t partition) {
-  return "offsets-" + std::string(consumer) + "-" + std::string(topic) + "-" + std::to_string(partition);
-}
-
-void offsets_response(std::uint64_t corr, const std::vector<std::pair<std::int32_t, std::uint64_t>>& offsets,
-                      fb::ErrorCode code, std::string_view message, const responder& respond) {
-  FlatBufferBuilder b;
-  std::vector<Offset<fb::PartitionOffset>> out;
-  for (const auto& [p, o] : offsets) out.push_back(fb::CreatePartitionOffset(b, p, o));
-  Offset<fb::Error> err = code == fb::ErrorCode::ok ? Offset<fb::Error>() : make_error(b, code, message);
-  respond(finish(b, corr, fb::ResponseBody::OffsetsResponse, fb::CreateOffsetsResponse(b, b.CreateVector(out), err).Union()));
-}
-
-bool valid_consumer(std::string_view name) {
-  if (name.empty() || name.size() > 100) return false;
-  for (char c : name)
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
-      return false;
-  return true;
-}
-
-void commit_offsets(topic_registry& topics, std::uint64_t corr, const fb::CommitOffsetsRequest& req,
-                    const responder& respond) {
-  const auto consumer = req.consumer()->string_view();
-  if (!valid_consumer(consumer))
-    return offsets_response(corr, {}, fb::ErrorCode::invalid_argument,
-                            "consumer name must be 1-100 characters of [A-Za-z0-9._-]", respond);
-  auto t = topics.find(req.topic()->string_view());
-  if (!t) return offsets_response(corr, {}, fb::ErrorCode::unknown_topic, "unknown topic '" + req.topic()->str() + "'", respond);
-  if (req.offsets()->size() == 0 || req.offsets()->size() > t->partitions())
-    return offsets_response(corr, {}, fb::ErrorCode::invalid_argument, "commit 1 to " + std::to_string(t->partitions()) +
-                                                                           " partition offsets", respond);
-  std::vector<std::pair<std::int32_t, std::uint64_t>> offsets;
-  for (const auto* po : *req.offsets()) {
-    if (po->partition() < 0 || std::uint32_t(po->partition()) >= t->partitions())
-      return offsets_response(corr, {}, fb::ErrorCode::unknown_partition,
-                              "topic '" + req.topic()->str() + "' has no partition " + std::to_string(po->partition()), respond);
-    if (po->offset() > t->partition(std::uint32_t(po->partition())).head())
-      return offsets_response(corr, {}, fb::ErrorCode::offset_out_of_range,
-                              "offset " + std::to_string(po->offset()) + " is beyond the head of partition " +
-                                  std::to_string(po->partition()), respond);
-    offsets.emplace_back(po->partition(), po->offset());
-  }
-  std::vector<std::string> streams;
-  std::vector<std::array<std::byte, 8>> values(offsets.size());
-  std::vector<codec::event_in> events(offsets.size());
-  streams.reserve(offsets.size());
-  for (std::size_t i = 0; i < offsets.size(); ++i) {
-    streams.push_back(offsets_stream(consumer, req.topic()->string_view(), offsets[i].first));
-    for (int k = 0; k < 8; ++k) values[i][std::size_t(k)] = std::byte(offsets[i].second >> (8 * k));
-    events[i].stream = streams[i];
-    events[i].type = "OffsetCommitted";
-    events[i].id = codec::event_id::generate_v7();
-    events[i].content_type = offset_content_type;
-    events[i].data = values[i];
-  }
-  storage::append_request ar;
-  ar.events = events;
-  topics.offsets_log().append(ar, [corr, respond, offsets](storage::append_result r) {
-    if (!r) return offsets_response(corr, {}, storage_code(r.error().code), r.error().message, respond);
-    offsets_response(corr, offsets, fb::ErrorCode::ok, {}, respond);
-  });
-}
-
-void fetch_offsets(topic_registry& topics, std::uint64_t corr, const fb::FetchOffsetsRequest& req,
-                   const responder& respond) {
-  auto t = topics.find(req.topic()->string_view());
-  if (!t) return offsets_response(corr, {}, fb::ErrorCode::unknown_topic, "unknown topic '" + req.topic()->str() + "'", respond);
-  auto& log = topics.offsets_log();
-  std::vector<std::pair<std::int32_t, std::uint64_t>> out;
-  for (std::uint32_t p = 0; p < t->partitions(); ++p) {
-    const auto stream = offsets_stream(req.consumer()->string_view(), req.topic()->string_view(), std::int32_t(p));
-    auto v = log.stream_version(stream);
-    if (!v) return offsets_response(corr, {}, storage_code(v.error()), std::string(storage::to_string(v.error())), respond);
-    if (*v < 0) continue;  // never committed
-    auto last = log.read_stream(stream, *v, 1);
-    if (!last) return offsets_response(corr, {}, storage_code(last.error()), std::string(storage::to_string(last.error())), respond);
-    if (last->empty() || last->front().data.size() != 8) continue;
-    std::uint64_t o = 0;
-    for (int k = 7; k >= 0; --k) o = (o << 8) | std::to_integer<std::uint8_t>(last->front().data[std::size_t(k)]);
-    out.emplace_back(std::int32_t(p), o);
-  }
-  offsets_response(corr, out, fb::ErrorCode::ok, {}, respond);
-}
-
 // ---- projections ---------------------------------------------------------
 
 fb::ErrorCode projection_code(const projection_error& e) {
@@ -467,9 +366,14 @@ void request_handler::handle(std::span<const std::byte> payload, const responder
       return topics_response(b, corr, {t}, 0, respond);
     }
     case fb::RequestBody::CommitOffsetsRequest:
-      return commit_offsets(topics_, corr, *req->body_as_CommitOffsetsRequest(), respond);
     case fb::RequestBody::FetchOffsetsRequest:
-      return fetch_offsets(topics_, corr, *req->body_as_FetchOffsetsRequest(), respond);
+    case fb::RequestBody::JoinGroupRequest:
+    case fb::RequestBody::HeartbeatRequest:
+    case fb::RequestBody::LeaveGroupRequest:
+    case fb::RequestBody::ListGroupsRequest:
+    case fb::RequestBody::DescribeGroupRequest:
+    case fb::RequestBody::ResetGroupRequest:
+      return handle_group_request(groups_, *req, respond);
     case fb::RequestBody::ProjectionQueryRequest:
       return projection_query(projections_, corr, *req->body_as_ProjectionQueryRequest(), respond);
     case fb::RequestBody::ProjectionStatusRequest: {

@@ -17,6 +17,7 @@
 namespace muninn::broker {
 
 class projection_runner;
+class group_coordinator;
 
 using responder = std::function<void(std::vector<std::byte> frame)>;
 
@@ -28,8 +29,9 @@ struct handler_limits {
 class request_handler {
  public:
   // `metrics` may be null (tests).
-  request_handler(topic_registry& topics, handler_limits limits, broker_metrics* metrics = nullptr)
-      : topics_(topics), limits_(limits), metrics_(metrics) {}
+  request_handler(topic_registry& topics, group_coordinator& groups, handler_limits limits,
+                  broker_metrics* metrics = nullptr)
+      : topics_(topics), groups_(groups), limits_(limits), metrics_(metrics) {}
 
   // `payload` is a frame payload whose CRC checked out. Every request gets
   // exactly one response, also when it is malformed.
@@ -41,6 +43,7 @@ class request_handler {
 
  private:
   topic_registry& topics_;
+  group_coordinator& groups_;
   handler_limits limits_;
   broker_metrics* metrics_;
   projection_runner* projections_ = nullptr;

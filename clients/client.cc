@@ -1,5 +1,8 @@
 #include "clients/client.h"
 
+#include "clients/groups.h"
+#include "clients/retry.h"
+
 #include <charconv>
 #include <cstring>
 #include <deque>
@@ -23,6 +26,8 @@ namespace muninn::client {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using clock_type = std::chrono::steady_clock;
+using detail::checked;
+using detail::retrying;
 
 struct subscription::state {
   std::string topic;
@@ -457,30 +462,6 @@ result<response, client_error> client::request(std::uint64_t corr, frame_bytes f
   return f.get();
 }
 
-namespace {
-// Reads and offset commits are idempotent: a lost connection or a timeout
-// is retried (a fresh connection each time) a few times before it is
-// reported. Produces and topic creation are not retried here.
-template <class MakeFrame>
-result<response, client_error> retrying(client& c, MakeFrame make_frame, std::chrono::milliseconds extra = {}) {
-  auto backoff = c.options().reconnect_backoff_min;
-  for (int attempt = 1;; ++attempt) {
-    const auto corr = c.next_correlation_id();
-    auto r = c.request(corr, make_frame(corr), extra);
-    if (r || attempt >= 4 || (r.error().kind != error_kind::connection && r.error().kind != error_kind::timeout)) return r;
-    std::this_thread::sleep_for(backoff);
-    backoff = std::min(backoff * 4, c.options().reconnect_backoff_max);
-  }
-}
-
-template <class F>
-auto checked(result<response, client_error> r, fb::ResponseBody body, F&& f)
-    -> decltype(f(std::declval<const response&>())) {
-  if (!r) return unexpected{r.error()};
-  if (auto e = check_response(*r, body)) return unexpected{*e};
-  return f(*r);
-}
-}  // namespace
 
 result<topic_info, client_error> client::create_topic(std::string_view name, std::uint32_t partitions,
                                                       std::string_view schema, std::uint64_t segment_bytes) {
@@ -627,10 +608,7 @@ result<std::vector<event_record>, client_error> client::read_stream(std::string_
 
 result<void, client_error> client::commit_offsets(std::string_view consumer, std::string_view topic,
                                                   std::span<const partition_offset> offsets) {
-  auto r = retrying(*this, [&](std::uint64_t corr) { return encode_commit_offsets(corr, consumer, topic, offsets); });
-  if (!r) return unexpected{r.error()};
-  if (auto e = check_response(*r, fb::ResponseBody::OffsetsResponse)) return unexpected{*e};
-  return {};
+  return commit_group_offsets(*this, consumer, topic, offsets, {}, 0);
 }
 
 result<std::vector<partition_offset>, client_error> client::fetch_offsets(std::string_view consumer,

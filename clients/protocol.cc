@@ -15,8 +15,7 @@ using builder = flatbuffers::FlatBufferBuilder;
 
 template <class T>
 frame_bytes finish(builder& b, std::uint64_t corr, fb::RequestBody type, flatbuffers::Offset<T> body) {
-  b.Finish(fb::CreateRequest(b, corr, type, body.Union()));
-  return codec::encode_frame(std::as_bytes(std::span(b.GetBufferPointer(), b.GetSize())));
+  return finish_request(b, corr, type, body.Union());
 }
 
 std::string_view sv(const flatbuffers::String* s) noexcept {
@@ -24,6 +23,12 @@ std::string_view sv(const flatbuffers::String* s) noexcept {
 }
 
 }  // namespace
+
+frame_bytes finish_request(flatbuffers::FlatBufferBuilder& b, std::uint64_t corr, fb::RequestBody type,
+                           flatbuffers::Offset<void> body) {
+  b.Finish(fb::CreateRequest(b, corr, type, body));
+  return codec::encode_frame(std::as_bytes(std::span(b.GetBufferPointer(), b.GetSize())));
+}
 
 frame_bytes encode_produce(std::uint64_t corr, std::string_view topic, std::uint32_t partition, ack_mode acks,
                            std::string_view producer_id, std::uint64_t producer_seq,
@@ -117,15 +122,17 @@ frame_bytes encode_describe_topic(std::uint64_t corr, std::string_view name) {
 }
 
 frame_bytes encode_commit_offsets(std::uint64_t corr, std::string_view consumer, std::string_view topic,
-                                  std::span<const partition_offset> offsets) {
-  builder b(128 + consumer.size() + topic.size() + offsets.size() * 24);
+                                  std::span<const partition_offset> offsets, std::string_view member_id,
+                                  std::uint32_t generation) {
+  builder b(128 + consumer.size() + topic.size() + member_id.size() + offsets.size() * 24);
   auto c = b.CreateString(consumer.data(), consumer.size());
   auto t = b.CreateString(topic.data(), topic.size());
   std::vector<flatbuffers::Offset<fb::PartitionOffset>> v;
   for (const auto& o : offsets)
     v.push_back(fb::CreatePartitionOffset(b, static_cast<std::int32_t>(o.partition), o.offset));
   auto vec = b.CreateVector(v);
-  return finish(b, corr, fb::RequestBody::CommitOffsetsRequest, fb::CreateCommitOffsetsRequest(b, c, t, vec));
+  auto m = member_id.empty() ? flatbuffers::Offset<flatbuffers::String>{} : b.CreateString(member_id.data(), member_id.size());
+  return finish(b, corr, fb::RequestBody::CommitOffsetsRequest, fb::CreateCommitOffsetsRequest(b, c, t, vec, m, generation));
 }
 
 frame_bytes encode_fetch_offsets(std::uint64_t corr, std::string_view consumer, std::string_view topic) {
@@ -195,6 +202,8 @@ const fb::Error* response_error(const fb::Response& r) noexcept {
     case fb::ResponseBody::OffsetsResponse: return r.body_as_OffsetsResponse()->error();
     case fb::ResponseBody::ProjectionQueryResponse: return r.body_as_ProjectionQueryResponse()->error();
     case fb::ResponseBody::ProjectionStatusResponse: return r.body_as_ProjectionStatusResponse()->error();
+    case fb::ResponseBody::GroupAssignment: return r.body_as_GroupAssignment()->error();
+    case fb::ResponseBody::GroupsResponse: return r.body_as_GroupsResponse()->error();
     default: return nullptr;
   }
 }

@@ -25,6 +25,10 @@ enum class ack_mode : std::uint8_t { durable = 0, written = 1 };
 
 // ---- requests: each returns one whole frame (header + Request) ----------
 
+// Finishes `b` as a Request around `body` and frames it.
+frame_bytes finish_request(flatbuffers::FlatBufferBuilder& b, std::uint64_t correlation_id, fb::RequestBody type,
+                           flatbuffers::Offset<void> body);
+
 frame_bytes encode_produce(std::uint64_t correlation_id, std::string_view topic, std::uint32_t partition,
                            ack_mode acks, std::string_view producer_id, std::uint64_t producer_seq,
                            std::span<const codec::event_in> events);
@@ -48,8 +52,11 @@ struct partition_offset {
   std::uint64_t offset = 0;
   bool operator==(const partition_offset&) const = default;
 };
+// `member_id` set: a group member's commit, fenced by the broker
+// (docs/consumer-groups.md); empty: a plain consumer's.
 frame_bytes encode_commit_offsets(std::uint64_t correlation_id, std::string_view consumer, std::string_view topic,
-                                  std::span<const partition_offset> offsets);
+                                  std::span<const partition_offset> offsets, std::string_view member_id = {},
+                                  std::uint32_t generation = 0);
 frame_bytes encode_fetch_offsets(std::uint64_t correlation_id, std::string_view consumer, std::string_view topic);
 
 // A projection query's parameter, as HTTP's query string would give it.

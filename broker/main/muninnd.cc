@@ -10,8 +10,10 @@
 
 #include <chrono>
 #include <cstdio>
+#include <functional>
 
 #include "broker/config.h"
+#include "broker/groups.h"
 #include "broker/http.h"
 #include "broker/http_api.h"
 #include "broker/projection_runner.h"
@@ -47,10 +49,17 @@ int main(int argc, char** argv) {
   spdlog::info("recovered {} topics from {} in {} ms", (*topics)->list().size(), cfg->data_dir,
                std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count());
 
+  auto groups = broker::group_coordinator::open(**topics);
+  if (!groups) {
+    spdlog::error("cannot replay consumer offsets: {}", groups.error());
+    return 1;
+  }
+
   broker::metrics_registry metrics;
   broker::broker_metrics broker_metrics(metrics, **topics);
+  broker_metrics.add_groups(**groups);
   broker::handler_limits hl;
-  broker::request_handler handler(**topics, hl, &broker_metrics);
+  broker::request_handler handler(**topics, **groups, hl, &broker_metrics);
 
   broker::projection_runner_options pro;
   pro.dir = cfg->data_dir + "/projections";
@@ -104,12 +113,26 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  // Members that miss their session timeout lose their partitions even
+  // when no request of their group arrives.
+  asio::steady_timer expiry(io);
+  std::function<void()> expire = [&] {
+    expiry.expires_after(std::chrono::milliseconds(100));
+    expiry.async_wait([&](boost::system::error_code ec) {
+      if (ec) return;
+      (*groups)->expire();
+      expire();
+    });
+  };
+  expire();
+
   asio::signal_set signals(io, SIGINT, SIGTERM);
   asio::steady_timer drain(io);
   signals.async_wait([&](boost::system::error_code, int sig) {
     spdlog::info("signal {}: stopping", sig);
     srv.stop_accepting();
     http.stop();
+    expiry.cancel();
     // Projections write their last checkpoint before the logs close.
     (*runner)->stop();
     // Completes every queued append (their answers are posted to this

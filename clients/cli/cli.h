@@ -67,6 +67,8 @@ int cmd_projection(client::client& c, const args& a);
 int cmd_forsendelse(client::client& c, const args& a);
 int cmd_reskontra(client::client& c, const args& a);
 int cmd_audit(client::client& c, const args& a);
+int cmd_group(client::client& c, const args& a);
+int cmd_consume_group(client::client& c, const args& a);
 
 // One partition's hash chain walked from offset 0 (verify and audit).
 struct chain_walk {

@@ -28,8 +28,10 @@ struct cursor {
 int cmd_consume(client::client& c, const args& a) {
   const auto topic = a.get("topic");
   if (topic.empty() || a.positional.size() != 1)
-    return fail("usage: muninn consume --topic T [--from OFFSET | --from-time RFC3339] [--follow] [--name CONSUMER]", exit_usage);
+    return fail("usage: muninn consume --topic T [--from OFFSET | --from-time RFC3339] [--follow] [--name CONSUMER]"
+                " | --topic T --group G [--follow] [--session-timeout-ms MS]", exit_usage);
   if (a.has("from") && a.has("from-time")) return fail("give --from or --from-time, not both", exit_usage);
+  if (a.has("group")) return cmd_consume_group(c, a);
   const bool follow = a.has("follow");
   const auto name = a.get("name");
 

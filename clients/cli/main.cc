@@ -17,6 +17,9 @@ constexpr const char* usage_text =
     "  topic describe NAME\n"
     "  produce --topic T [--acks durable|written]        JSON lines on stdin\n"
     "  consume --topic T [--from OFFSET | --from-time RFC3339] [--follow] [--name CONSUMER]\n"
+    "  consume --topic T --group G [--follow] [--session-timeout-ms MS]\n"
+    "  group list | describe GROUP | reset GROUP --topic T (--to-earliest | --to-latest |\n"
+    "        --to-offset N | --to-time RFC3339)                                          [--json]\n"
     "  stream read STREAM [--topic T]\n"
     "  verify --topic T\n"
     "  projection status [NAME] [--json]\n"
@@ -37,10 +40,11 @@ int main(int argc, char** argv) {
     return argc < 2 ? cli::exit_usage : cli::exit_ok;
   }
   cli::args a;
-  const std::set<std::string> flags = {"follow", "json", "wait"};
+  const std::set<std::string> flags = {"follow", "json", "wait", "to-earliest", "to-latest"};
   const std::set<std::string> valued = {"broker", "partitions", "schema", "segment-bytes", "topic", "acks",
                                         "from", "from-time", "name", "projection", "avsender", "status",
-                                        "mottaker", "to", "limit", "after", "at"};
+                                        "mottaker", "to", "limit", "after", "at", "group", "session-timeout-ms",
+                                        "to-offset", "to-time"};
   if (auto err = cli::parse_args(argc, argv, 1, flags, valued, a)) return cli::fail(*err + " (muninn --help)", cli::exit_usage);
   if (a.positional.empty()) return cli::fail("no command (muninn --help)", cli::exit_usage);
 
@@ -58,9 +62,10 @@ int main(int argc, char** argv) {
   else if (cmd == "forsendelse") fn = cli::cmd_forsendelse;
   else if (cmd == "reskontra") fn = cli::cmd_reskontra;
   else if (cmd == "audit") fn = cli::cmd_audit;
+  else if (cmd == "group") fn = cli::cmd_group;
   else return cli::fail("unknown command '" + cmd + "' (muninn --help)", cli::exit_usage);
 
-  if (cmd == "consume" && a.has("follow")) {
+  if (cmd == "consume" && (a.has("follow") || a.has("group"))) {
     // Handled by sigtimedwait in consume; blocked before the client's thread starts.
     sigset_t set;
     sigemptyset(&set);
