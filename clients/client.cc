@@ -62,6 +62,7 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
   tcp::socket socket_;
   conn_state state_ = conn_state::idle;
   std::uint64_t generation_ = 0;
+  std::atomic<std::uint64_t> connections_{0};  // read from any thread
   clock_type::time_point connect_deadline_{};
   std::deque<frame_bytes> queue_;
   std::vector<frame_bytes> writing_;
@@ -165,6 +166,7 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
 
   void on_connected() {
     state_ = conn_state::connected;
+    ++connections_;
     boost::system::error_code ignored;
     socket_.set_option(tcp::no_delay(true), ignored);
     backoff_ = opts_.reconnect_backoff_min;
@@ -435,6 +437,7 @@ client::~client() { impl_->stop(); }
 const client_options& client::options() const noexcept { return impl_->opts_; }
 std::uint64_t client::next_correlation_id() noexcept { return impl_->next_corr_++; }
 boost::asio::io_context& client::io_context() noexcept { return impl_->io_; }
+std::uint64_t client::connections() const noexcept { return impl_->connections_.load(); }
 bool client::on_io_thread() const noexcept { return std::this_thread::get_id() == impl_->io_thread_id_; }
 
 void client::post(std::function<void()> fn) { asio::post(impl_->io_, std::move(fn)); }

@@ -113,6 +113,10 @@ class client {
   void post(std::function<void()> fn);
   boost::asio::io_context& io_context() noexcept;
   bool on_io_thread() const noexcept;
+  // Connections made so far. A change means that what follows travels over
+  // a new connection, possibly to a restarted broker (the group consumer
+  // confirms its membership again before it delivers more).
+  std::uint64_t connections() const noexcept;
   // The partition count of `topic` from the cache, describing it once.
   void async_partition_count(std::string topic, std::function<void(result<std::uint32_t, client_error>)> handler);
 

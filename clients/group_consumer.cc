@@ -38,11 +38,6 @@ group_consumer::group_consumer(client& c, group_consumer_options options, group_
 
 group_consumer::~group_consumer() { close(); }
 
-bool group_consumer::session_lapsed() const noexcept {
-  const auto last = std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(last_heartbeat_ok_.load()));
-  return std::chrono::steady_clock::now() - last > options_.session_timeout;
-}
-
 void group_consumer::report(const client_error& e) {
   if (handlers_.error) handlers_.error(e);
 }
@@ -55,6 +50,7 @@ void group_consumer::run() {
       member_id_ = codec::event_id::generate_v7().to_string();
       const auto id = member_id_;
       lock.unlock();
+      const auto connection = client_.connections();
       const auto sent = std::chrono::steady_clock::now();
       auto a = join_group(client_, options_.group, options_.topic, id, std::uint32_t(options_.session_timeout.count()),
                           options_.client_name);
@@ -65,7 +61,7 @@ void group_consumer::run() {
         continue;
       }
       joined_ = true;
-      last_heartbeat_ok_ = sent.time_since_epoch().count();
+      confirm(connection, sent);
       lock.unlock();
       apply(*a);
       lock.lock();
@@ -87,7 +83,8 @@ void group_consumer::run() {
     if (closing_ || !joined_) continue;
     // While a partition waits for its previous owner, ask again soon: the
     // handover then takes a fraction of a heartbeat.
-    const auto wait = (beat_now_ || !waiting_.empty()) ? std::chrono::milliseconds(50) : heartbeat_interval_;
+    const bool unconfirmed = client_.connections() != confirmed_connection_.load();
+    const auto wait = (beat_now_ || unconfirmed || !waiting_.empty()) ? std::chrono::milliseconds(50) : heartbeat_interval_;
     beat_now_ = false;
     cv_.wait_for(lock, wait, [&] { return closing_ || beat_now_ || !async_commits_.empty(); });
   }
@@ -107,15 +104,8 @@ void group_consumer::run() {
 }
 
 void group_consumer::beat() {
-  // Partitions whose subscription ended for good are restarted: leaving
-  // them out of the report makes the broker grant them again.
-  std::vector<std::uint32_t> failed, owned;
-  for (const auto& [p, pt] : owned_) (pt->failed ? failed : owned).push_back(p);
-  if (!failed.empty()) {
-    stop_partitions(failed);
-    std::lock_guard lock(mu_);
-    for (auto p : failed) owned_.erase(p);
-  }
+  std::vector<std::uint32_t> owned;
+  for (const auto& [p, pt] : owned_) owned.push_back(p);
   std::string id;
   std::uint32_t gen = 0;
   {
@@ -123,18 +113,48 @@ void group_consumer::beat() {
     id = member_id_;
     gen = generation_;
   }
+  const auto connection = client_.connections();
   const auto sent = std::chrono::steady_clock::now();
   auto a = heartbeat(client_, options_.group, id, gen, owned);
-  if (a) last_heartbeat_ok_ = sent.time_since_epoch().count();
   if (!a) {
-    if (a.error().code == fb::ErrorCode::unknown_member) {
-      report(a.error());
-      lose_all();
-      return;
-    }
-    return report(a.error());
+    report(a.error());
+    if (a.error().code == fb::ErrorCode::unknown_member) lose_all();
+    return;
   }
+  confirm(connection, sent);
   apply(*a);
+  restart_failed(a->assigned);
+}
+
+void group_consumer::confirm(std::uint64_t connection, std::chrono::steady_clock::time_point sent) {
+  last_heartbeat_ok_ = sent.time_since_epoch().count();
+  confirmed_connection_ = connection;
+}
+
+bool group_consumer::may_deliver() const noexcept {
+  if (client_.connections() != confirmed_connection_.load()) return false;
+  const auto last = std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(last_heartbeat_ok_.load()));
+  return std::chrono::steady_clock::now() - last <= options_.session_timeout;
+}
+
+// Partitions that stopped delivering (their subscription ended, or the
+// membership was unconfirmed) while the broker still counts them ours:
+// commit what was processed, then start again from there.
+void group_consumer::restart_failed(const std::vector<std::uint32_t>& assigned) {
+  std::vector<std::uint32_t> failed;
+  for (const auto& [p, pt] : owned_)
+    if (pt->failed) failed.push_back(p);
+  if (failed.empty()) return;
+  stop_partitions(failed);
+  if (auto r = commit_parts(failed); !r) report(r.error());
+  {
+    std::lock_guard lock(mu_);
+    for (auto p : failed) owned_.erase(p);
+  }
+  std::vector<std::uint32_t> again;
+  for (auto p : failed)
+    if (std::find(assigned.begin(), assigned.end(), p) != assigned.end()) again.push_back(p);
+  if (!again.empty()) start_partitions(again);
 }
 
 void group_consumer::apply(const group_assignment& a) {
@@ -177,11 +197,13 @@ void group_consumer::start_partitions(const std::vector<std::uint32_t>& ps) {
         options_.topic, p, pt->committed,
         [this, pt](std::span<const event_record> events, std::uint64_t) {
           if (pt->stopped || events.empty()) return;
-          // No heartbeat got through for a session timeout: the broker has
-          // probably given the partition to another member. Deliver nothing
-          // (that would be a zombie's work); restart it from the committed
-          // offset if the next heartbeat shows it is still ours.
-          if (session_lapsed()) {
+          // No heartbeat got through for a session timeout (the broker has
+          // probably given the partition to another member), or these
+          // events came over a connection no heartbeat has confirmed us a
+          // member on (a restarted broker does not know us): deliver
+          // nothing, that could be a zombie's work. The next heartbeat
+          // restarts the partition if it is still ours.
+          if (!may_deliver()) {
             pt->stopped = true;
             pt->failed = true;
             return;

@@ -103,9 +103,11 @@ class group_consumer {
   // Empty `only`: every owned partition.
   result<void, client_error> commit_parts(const std::vector<std::uint32_t>& only);
   void report(const client_error& e);
-  // No join or heartbeat answered (counted from when it was sent) for a
-  // session timeout.
-  bool session_lapsed() const noexcept;
+  // A join or heartbeat was answered (counted from when it was sent)
+  // within a session timeout, over the connection in use now.
+  bool may_deliver() const noexcept;
+  void confirm(std::uint64_t connection, std::chrono::steady_clock::time_point sent);
+  void restart_failed(const std::vector<std::uint32_t>& assigned);
 
   client& client_;
   const group_consumer_options options_;
@@ -123,6 +125,7 @@ class group_consumer {
   std::chrono::milliseconds heartbeat_interval_{1000};
   std::vector<std::function<void()>> async_commits_;
   std::atomic<std::int64_t> last_heartbeat_ok_{0};  // steady_clock ticks
+  std::atomic<std::uint64_t> confirmed_connection_{0};
   bool beat_now_ = false;
   bool closing_ = false;
   bool closed_ = false;

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "broker/groups.h"
 #include "broker/server.h"
 #include "broker/topics.h"
 #include "codec/batch_generated.h"
@@ -30,6 +31,7 @@ using muninn::test::temp_dir;
 struct running_broker {
   temp_dir dir;
   std::unique_ptr<broker::topic_registry> topics;
+  std::unique_ptr<broker::group_coordinator> groups;
   std::unique_ptr<broker::request_handler> handler;
   asio::io_context io;
   std::unique_ptr<broker::server> srv;
@@ -41,7 +43,10 @@ struct running_broker {
     auto reg = broker::topic_registry::open(data.empty() ? dir.path.string() : data, {});
     REQUIRE(reg);
     topics = std::move(*reg);
-    handler = std::make_unique<broker::request_handler>(*topics, broker::handler_limits{});
+    auto g = broker::group_coordinator::open(*topics);
+    REQUIRE(g);
+    groups = std::move(*g);
+    handler = std::make_unique<broker::request_handler>(*topics, *groups, broker::handler_limits{});
     srv = std::make_unique<broker::server>(io, *handler, limits);
     endpoint = srv->listen(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
     thread = std::thread([this] { io.run(); });

@@ -12,18 +12,8 @@ namespace test = muninn::test;
 
 namespace {
 
-std::string read_file(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::size_t count_lines(const std::string& s) {
-  std::size_t n = 0;
-  for (char c : s) n += c == '\n';
-  return n;
-}
+using test::count_lines;
+using test::read_file;
 
 struct tool {
   test::temp_dir dir;
