@@ -175,6 +175,21 @@ struct cluster {
   }
 };
 
+// Waits until `members` form a stable group that committed all `total`
+// events, stops them (commit, leave) and tallies what they processed.
+tally settle(cluster& k, std::vector<member_process*> members, std::uint64_t total) {
+  auto g = wait_for(*k.c, "g", [&](const client::group_info& g) {
+    return g.members.size() == members.size() && g.state == "stable" && g.lag() == 0 && total_head(g) == total;
+  });
+  tally t;
+  for (auto* m : members) {
+    CHECK(m->stop() == 0);
+    t.add(printed(m->out));
+  }
+  t.require_complete(g);
+  return t;
+}
+
 }  // namespace
 
 TEST_CASE("groups: 3 members share 8 partitions; a SIGKILLed member's partitions move and no event is lost",
@@ -286,15 +301,7 @@ TEST_CASE("groups: a zombie member (paused past its session timeout) cannot comm
     std::this_thread::sleep_for(50ms);
   CHECK(test::read_file(a.err).find("lost (this member was fenced)") != std::string::npos);
   produce(*k.c, "orders", 4000, 1000);
-  auto g = wait_for(*k.c, "g", [](const client::group_info& g) {
-    return g.members.size() == 2 && g.state == "stable" && g.lag() == 0 && total_head(g) == 5000;
-  });
-  CHECK(a.stop() == 0);
-  CHECK(b.stop() == 0);
-  tally t;
-  t.add(printed(a.out));
-  t.add(printed(b.out));
-  t.require_complete(g);
+  const auto t = settle(k, {&a, &b}, 5000);
   // Every handover committed first, and the zombie delivered nothing once
   // its session had lapsed: nothing was processed twice.
   CHECK(t.duplicates == 0);
@@ -320,15 +327,7 @@ TEST_CASE("groups: after a broker SIGKILL and restart members rejoin and continu
   for (std::size_t p = 0; p < before.partitions.size(); ++p)
     CHECK(after.front().partitions[p].committed >= before.partitions[p].committed);
   produce(*k.c, "orders", 20'000, 20'000);
-  auto g = wait_for(*k.c, "g", [](const client::group_info& g) {
-    return g.members.size() == 2 && g.state == "stable" && g.lag() == 0 && total_head(g) == 40'000;
-  });
-  CHECK(a.stop() == 0);
-  CHECK(b.stop() == 0);
-  tally t;
-  t.add(printed(a.out));
-  t.add(printed(b.out));
-  t.require_complete(g);
+  const auto t = settle(k, {&a, &b}, 40'000);
   // All were committed before the crash: resuming from the committed
   // offsets delivers nothing twice.
   CHECK(t.duplicates == 0);
