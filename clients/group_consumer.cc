@@ -43,15 +43,21 @@ void group_consumer::report(const client_error& e) {
 }
 
 void group_consumer::run() {
-  auto next_commit = std::chrono::steady_clock::now() + options_.auto_commit_interval;
+  using clock = std::chrono::steady_clock;
+  auto next_commit = clock::now() + options_.auto_commit_interval;
+  auto next_beat = clock::now();
   std::unique_lock lock(mu_);
   while (!closing_) {
+    // While a partition waits for its previous owner, or the connection is
+    // new, ask again soon: a handover then takes a fraction of a heartbeat.
+    const bool urgent = beat_now_ || !waiting_.empty() || client_.connections() != confirmed_connection_.load();
+    beat_now_ = false;
     if (!joined_) {
       member_id_ = codec::event_id::generate_v7().to_string();
       const auto id = member_id_;
       lock.unlock();
       const auto connection = client_.connections();
-      const auto sent = std::chrono::steady_clock::now();
+      const auto sent = clock::now();
       auto a = join_group(client_, options_.group, options_.topic, id, std::uint32_t(options_.session_timeout.count()),
                           options_.client_name);
       lock.lock();
@@ -65,28 +71,29 @@ void group_consumer::run() {
       lock.unlock();
       apply(*a);
       lock.lock();
-    } else {
+      next_beat = clock::now() + heartbeat_interval_;
+    } else if (urgent || clock::now() >= next_beat) {
       lock.unlock();
       beat();
       lock.lock();
+      next_beat = clock::now() + heartbeat_interval_;
     }
     std::vector<std::function<void()>> commits;
     commits.swap(async_commits_);
-    const bool auto_due = options_.auto_commit_interval.count() > 0 && std::chrono::steady_clock::now() >= next_commit;
+    const bool auto_due = options_.auto_commit_interval.count() > 0 && clock::now() >= next_commit;
     lock.unlock();
     if (auto_due) {
       if (auto r = commit_parts({}); !r) report(r.error());
-      next_commit = std::chrono::steady_clock::now() + options_.auto_commit_interval;
+      next_commit = clock::now() + options_.auto_commit_interval;
     }
     for (auto& f : commits) f();
     lock.lock();
     if (closing_ || !joined_) continue;
-    // While a partition waits for its previous owner, ask again soon: the
-    // handover then takes a fraction of a heartbeat.
-    const bool unconfirmed = client_.connections() != confirmed_connection_.load();
-    const auto wait = (beat_now_ || unconfirmed || !waiting_.empty()) ? std::chrono::milliseconds(50) : heartbeat_interval_;
-    beat_now_ = false;
-    cv_.wait_for(lock, wait, [&] { return closing_ || beat_now_ || !async_commits_.empty(); });
+    auto wake = next_beat;
+    if (beat_now_ || !waiting_.empty() || client_.connections() != confirmed_connection_.load())
+      wake = std::min(wake, clock::now() + std::chrono::milliseconds(50));
+    if (options_.auto_commit_interval.count() > 0) wake = std::min(wake, next_commit);
+    cv_.wait_until(lock, wake, [&] { return closing_ || beat_now_ || !async_commits_.empty(); });
   }
   lock.unlock();
   // Closing: deliver nothing more, commit, leave.
@@ -193,10 +200,14 @@ void group_consumer::start_partitions(const std::vector<std::uint32_t>& ps) {
     pt->processed = pt->committed;
     for (const auto& pi : info->parts)
       if (pi.id == p) pt->target = pi.head;
+    // The handlers hold the part weakly: the part holds the subscription,
+    // which holds the handlers.
+    std::weak_ptr<part> weak = pt;
     pt->sub = client_.subscribe(
         options_.topic, p, pt->committed,
-        [this, pt](std::span<const event_record> events, std::uint64_t) {
-          if (pt->stopped || events.empty()) return;
+        [this, weak](std::span<const event_record> events, std::uint64_t) {
+          auto pt = weak.lock();
+          if (!pt || pt->stopped || events.empty()) return;
           // No heartbeat got through for a session timeout (the broker has
           // probably given the partition to another member), or these
           // events came over a connection no heartbeat has confirmed us a
@@ -211,8 +222,8 @@ void group_consumer::start_partitions(const std::vector<std::uint32_t>& ps) {
           on_events_(pt->partition, events);
           pt->processed = events.back().offset + 1;
         },
-        [this, pt](const client_error& e) {
-          pt->failed = true;
+        [this, weak](const client_error& e) {
+          if (auto pt = weak.lock()) pt->failed = true;
           report(e);
         },
         options_.subscribe);
@@ -233,7 +244,10 @@ void group_consumer::stop_partitions(const std::vector<std::uint32_t>& ps) {
   // and, the subscriptions cancelled, none will.
   std::promise<void> done;
   client_.post([&] {
-    for (auto& pt : parts) pt->sub.cancel();
+    for (auto& pt : parts) {
+      pt->sub.cancel();
+      pt->sub = subscription{};
+    }
     done.set_value();
   });
   done.get_future().wait();
