@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <span>
 #include <sstream>
 #include <thread>
@@ -396,7 +397,12 @@ failover_result run_failover(const broker_ref& broker, const std::string& topic,
              victim.log_tail());
       break;
     }
-    if (!sleep_checked(cfg.warmup_s, sf)) break;
+    // The handover that made the group stable also set both members'
+    // heartbeat phases, so a fixed warm-up would kill at the same point of
+    // their cycles every run; a random part of one interval samples them all.
+    std::mt19937_64 rng(std::random_device{}());
+    const double beat_s = static_cast<double>(std::max<std::int64_t>(100, cfg.session_timeout.count() / 3)) / 1e3;
+    if (!sleep_checked(cfg.warmup_s + std::uniform_real_distribution<double>(0, beat_s)(rng), sf)) break;
     g = describe(*ctl, group, topic, sf);
     if (!g || !stable_with_two(*g)) {
       sf.set("group " + group + ": no longer stable with two members after the warm-up");

@@ -46,7 +46,7 @@ struct failover_config {
   std::uint32_t partitions = 8;
   std::chrono::milliseconds session_timeout{2000};
   double rate = 20'000;  // events/s appended while both members consume
-  double warmup_s = 3;   // both members consuming live before the kill
+  double warmup_s = 3;   // both members consuming live before the kill (plus 0..1 heartbeat interval, random)
 };
 
 // One failover: times from the SIGKILL, over the killed member's partitions.
