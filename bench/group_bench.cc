@@ -1,7 +1,7 @@
 // `muninn-bench group`: consumer groups (issue 5). Starts its own muninnd
 // (or uses --broker), fills a topic of --partitions partitions with
-// --events events, then per repeat, alternating so that drift on a shared
-// machine meets every row:
+// --events events, then per repeat, in an order rotated by one row each
+// repeat so that drift on a shared machine meets every row:
 //   plain    one client::subscribe per partition on one client, no group:
 //            the peer that says what the group machinery costs;
 //   group M  M group members (threads, one connection each) drain the topic
@@ -273,19 +273,27 @@ int run(const options& o) {
   const std::uint32_t credit = client::subscribe_options{}.credit_bytes;
   std::vector<brow> plain_runs;
   std::vector<std::vector<drain_row>> group_runs(o.members.size());
-  const std::size_t steps = static_cast<std::size_t>(o.repeat) * (1 + o.members.size());
+  const std::size_t steps = static_cast<std::size_t>(o.repeat) * (1 + o.members.size());  // rows x repeats
   std::size_t step = 0;
   auto progress = [&](const brow& r, const std::string& extra) {
     std::fprintf(stderr, "[%zu/%zu] %-45s %12s events/s  broker %s cores  bench %s%s\n", ++step, steps, r.name.c_str(),
                  count_text(r.v[b_events_s]).c_str(), cores_text(r.v[b_broker_cpu]).c_str(),
                  cores_text(r.v[b_bench_cpu]).c_str(), extra.c_str());
   };
+  // Each repeat starts one row later, so that no row always runs first
+  // (right after the fill, or after the same neighbour).
+  const std::size_t row_count = 1 + o.members.size();
   for (int rep = 0; rep < o.repeat && !fail.failed && !interrupted; ++rep) {
-    plain_runs.push_back(broker_bench::run_replay_subscribe(broker.ref, topic, total, credit, fail, o.partitions));
-    if (fail.failed) break;
-    plain_runs.back().name = "plain subscribe, one per partition";
-    progress(plain_runs.back(), "");
-    for (std::size_t i = 0; i < o.members.size() && !fail.failed; ++i) {
+    for (std::size_t k = 0; k < row_count && !fail.failed && !interrupted; ++k) {
+      const std::size_t j = (k + static_cast<std::size_t>(rep)) % row_count;
+      if (j == 0) {
+        plain_runs.push_back(broker_bench::run_replay_subscribe(broker.ref, topic, total, credit, fail, o.partitions));
+        if (fail.failed) break;
+        plain_runs.back().name = "plain subscribe, one per partition";
+        progress(plain_runs.back(), "");
+        continue;
+      }
+      const std::size_t i = j - 1;
       const std::string group = "bench-g" + std::to_string(o.members[i]) + "-r" + std::to_string(rep) + "-" +
                                 std::to_string(::getpid());
       group_runs[i].push_back(run_group_drain(broker.ref, topic, heads, o.members[i], group, fail));
@@ -352,7 +360,8 @@ int run(const options& o) {
               "  subscriptions: the broker drops the member a session timeout after its last heartbeat (0..1 interval\n"
               "  before the kill) and the survivor hears of it at its next heartbeat (0..1 interval later). Here the\n"
               "  survivor beats just before the killed member would have (the handover set both phases), so the\n"
-              "  times fall in the upper half; each run waits a random part of an interval before the kill.\n",
+              "  times mostly fall between the timeout and its upper bound; each run waits a random part of an\n"
+              "  interval before the kill, so that the runs sample the phase of the killed member's heartbeat.\n",
               ms_text(median_of(last)).c_str(), median_of(last) / timeout,
               ms_text(*std::max_element(last.begin(), last.end())).c_str(), count_text(timeout - beat).c_str(),
               count_text(timeout + beat).c_str());
