@@ -16,7 +16,6 @@
 // partition in-process with partition_log::read(): the storage's own rate.
 // CPU columns (cores = CPU s / wall s, from /proc schedstat) show which side
 // is busy. Never asserts on timings: it is a benchmark.
-#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -40,6 +39,7 @@ namespace broker_bench {
 namespace {
 
 using storage_bench::count_text;
+using storage_bench::parse_number;
 using storage_bench::real_text;
 
 inline constexpr double target_produce_events_s = 500'000.0;
@@ -65,13 +65,6 @@ struct options {
   std::uint32_t credit_bytes = 16u << 20;
   bool storage_read = true;
 };
-
-template <class T>
-bool parse_number(std::string_view text, T& out) {
-  const char* end = text.data() + text.size();
-  auto [p, ec] = std::from_chars(text.data(), end, out);
-  return ec == std::errc() && p == end;
-}
 
 void usage(bool consume) {
   if (!consume) {
@@ -205,61 +198,6 @@ std::optional<options> parse_options(std::span<char*> args, bool consume, bool& 
   return o;
 }
 
-std::string load_average() {
-  std::FILE* f = std::fopen("/proc/loadavg", "r");
-  if (!f) return "?";
-  char buf[64] = {};
-  const bool ok = std::fgets(buf, sizeof buf, f) != nullptr;
-  std::fclose(f);
-  if (!ok) return "?";
-  std::string s(buf);
-  return s.substr(0, s.find(' '));
-}
-
-// The broker under test for one run: started here (and stopped by the
-// destructor) unless --broker names one.
-struct broker_session {
-  std::optional<broker_process> proc;
-  broker_ref ref;
-  int next_topic = 0;
-
-  std::optional<std::string> open(const options& o, const temp_dir& tmp) {
-    if (!o.broker.empty()) {
-      ref.address = o.broker;
-      return std::nullopt;
-    }
-    proc.emplace(o.muninnd, tmp.path());
-    if (auto err = proc->start()) return err;
-    ref.address = proc->address();
-    ref.pid = proc->pid();
-    return std::nullopt;
-  }
-
-  // A fresh topic (unique per process and run, in case of --broker).
-  std::optional<std::string> create_topic(std::string_view what, std::uint32_t partitions, failure& fail) {
-    const std::string name =
-        "bench-" + std::string(what) + "-" + std::to_string(::getpid()) + "-" + std::to_string(++next_topic);
-    auto opts = client::parse_broker_address(ref.address);
-    if (!opts) {
-      fail.set(opts.error().describe());
-      return std::nullopt;
-    }
-    client::client c(*opts);
-    if (auto t = c.create_topic(name, partitions); !t) {
-      fail.set("create topic " + name + ": " + t.error().describe());
-      return std::nullopt;
-    }
-    return name;
-  }
-};
-
-std::string cores_text(double x) {
-  if (std::isnan(x)) return "-";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f", x);
-  return buf;
-}
-
 void print_rows(const std::vector<brow>& rows, bool latency_columns) {
   std::vector<std::vector<std::string>> cells;
   if (latency_columns) {
@@ -324,7 +262,7 @@ int run_produce_bench(const options& o) {
     return 1;
   }
   broker_session broker;
-  if (auto err = broker.open(o, tmp)) {
+  if (auto err = broker.open(o.muninnd, o.broker, tmp)) {
     std::fprintf(stderr, "muninn-bench produce: %s\n", err->c_str());
     return 1;
   }
@@ -437,13 +375,7 @@ int run_produce_bench(const options& o) {
   }
   if (interrupted) fail.set("interrupted");
   const int stopped = broker.proc ? broker.proc->stop() : 0;
-  if (fail.failed) {
-    std::fflush(stdout);
-    std::fprintf(stderr, "muninn-bench produce: %s\n", fail.message.c_str());
-    if (broker.proc) std::fprintf(stderr, "muninnd log (end):\n%s\n", broker.proc->log_tail().c_str());
-    return 1;
-  }
-  if (stopped != 0) std::fprintf(stderr, "note: muninnd exited with status %d\n", stopped);
+  if (broker.report("produce", fail, stopped)) return 1;
 
   std::vector<brow> rows;
   std::vector<brow> tput(tput_cfgs.size());
@@ -488,7 +420,7 @@ int run_consume_bench(const options& o) {
     return 1;
   }
   broker_session broker;
-  if (auto err = broker.open(o, tmp)) {
+  if (auto err = broker.open(o.muninnd, o.broker, tmp)) {
     std::fprintf(stderr, "muninn-bench consume: %s\n", err->c_str());
     return 1;
   }
@@ -528,13 +460,7 @@ int run_consume_bench(const options& o) {
       for (const auto& r : storage_runs) progress(0, 0, r);
     }
   }
-  if (fail.failed) {
-    std::fflush(stdout);
-    std::fprintf(stderr, "muninn-bench consume: %s\n", fail.message.c_str());
-    if (broker.proc) std::fprintf(stderr, "muninnd log (end):\n%s\n", broker.proc->log_tail().c_str());
-    return 1;
-  }
-  if (stopped != 0) std::fprintf(stderr, "note: muninnd exited with status %d\n", stopped);
+  if (broker.report("consume", fail, stopped)) return 1;
 
   std::vector<brow> rows{median_brow(fetch_runs), median_brow(sub_runs)};
   if (!storage_runs.empty()) rows.push_back(median_brow(storage_runs));

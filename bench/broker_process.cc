@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -20,6 +21,8 @@
 #include <sstream>
 #include <thread>
 #include <vector>
+
+#include "clients/client.h"
 
 namespace muninn::bench::broker_bench {
 
@@ -86,11 +89,73 @@ std::uint16_t free_port() {
   return ntohs(a.sin_port);
 }
 
-std::string default_muninnd_path() {
+std::string default_muninnd_path() { return sibling_path("muninnd"); }
+
+std::string sibling_path(std::string_view name) {
   std::error_code ec;
   const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) return "muninnd";
-  return (self.parent_path() / "muninnd").string();
+  if (ec) return std::string(name);
+  return (self.parent_path() / name).string();
+}
+
+std::optional<std::string> broker_session::open(const std::string& muninnd, const std::string& broker,
+                                                const temp_dir& tmp) {
+  if (!broker.empty()) {
+    ref.address = broker;
+    return std::nullopt;
+  }
+  proc.emplace(muninnd, tmp.path());
+  if (auto err = proc->start()) return err;
+  ref.address = proc->address();
+  ref.pid = proc->pid();
+  return std::nullopt;
+}
+
+std::optional<std::string> broker_session::create_topic(std::string_view what, std::uint32_t partitions,
+                                                        storage_bench::failure& fail) {
+  const std::string name =
+      "bench-" + std::string(what) + "-" + std::to_string(::getpid()) + "-" + std::to_string(++next_topic);
+  auto opts = client::parse_broker_address(ref.address);
+  if (!opts) {
+    fail.set(opts.error().describe());
+    return std::nullopt;
+  }
+  client::client c(*opts);
+  if (auto t = c.create_topic(name, partitions); !t) {
+    fail.set("create topic " + name + ": " + t.error().describe());
+    return std::nullopt;
+  }
+  return name;
+}
+
+bool broker_session::report(std::string_view command, const storage_bench::failure& fail, int stopped) const {
+  if (fail.failed) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "muninn-bench %.*s: %s\n", static_cast<int>(command.size()), command.data(),
+                 fail.message.c_str());
+    if (proc) std::fprintf(stderr, "muninnd log (end):\n%s\n", proc->log_tail().c_str());
+    return true;
+  }
+  if (stopped != 0) std::fprintf(stderr, "note: muninnd exited with status %d\n", stopped);
+  return false;
+}
+
+std::string load_average() {
+  std::FILE* f = std::fopen("/proc/loadavg", "r");
+  if (!f) return "?";
+  char buf[64] = {};
+  const bool ok = std::fgets(buf, sizeof buf, f) != nullptr;
+  std::fclose(f);
+  if (!ok) return "?";
+  std::string s(buf);
+  return s.substr(0, s.find(' '));
+}
+
+std::string cores_text(double x) {
+  if (std::isnan(x)) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", x);
+  return buf;
 }
 
 broker_process::broker_process(std::string exe, std::string dir) : exe_(std::move(exe)), dir_(std::move(dir)) {}

@@ -1,7 +1,8 @@
-// What `muninn-bench produce|consume` runs around the measurements: a
-// temporary directory, the muninnd child it starts on a free loopback port
-// (stopped with SIGTERM and waited for, also on errors), and per-thread CPU
-// time from /proc so that a table can say which side was busy.
+// What `muninn-bench produce|consume|group` run around the measurements: a
+// temporary directory, the muninnd child started on a free loopback port
+// (stopped with SIGTERM and waited for, also on errors), fresh topics on
+// it, and per-thread CPU time from /proc so that a table can say which side
+// was busy. Not thread-safe except where a comment says so.
 #pragma once
 
 #include <sys/types.h>
@@ -11,7 +12,10 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "bench/storage_common.h"
 
 namespace muninn::bench::broker_bench {
 
@@ -73,6 +77,39 @@ class broker_process {
 
 // muninnd next to the running muninn-bench (build/bin).
 std::string default_muninnd_path();
+// Another binary of the build next to muninn-bench (e.g. the `muninn` tool).
+std::string sibling_path(std::string_view name);
+
+// The broker under test: where it listens, and its pid when this process
+// started it (0 otherwise: no broker CPU columns).
+struct broker_ref {
+  std::string address;
+  pid_t pid = 0;
+};
+
+// The broker under test for one run: started here (and stopped by the
+// destructor) unless `broker` names one.
+struct broker_session {
+  std::optional<broker_process> proc;
+  broker_ref ref;
+  int next_topic = 0;
+
+  // The error line when the broker does not start.
+  std::optional<std::string> open(const std::string& muninnd, const std::string& broker, const temp_dir& tmp);
+  // A fresh topic (unique per process and run, in case of --broker).
+  std::optional<std::string> create_topic(std::string_view what, std::uint32_t partitions,
+                                          storage_bench::failure& fail);
+  // After stop(): prints the run's failure (with the end of the broker's
+  // log) or a broker that exited badly to stderr; true if the run failed.
+  bool report(std::string_view command, const storage_bench::failure& fail, int stopped) const;
+};
+
+// The 1-minute load average, as /proc/loadavg prints it ("?" if unreadable):
+// on a shared 2-vCPU machine other processes move every figure, so the
+// tables say how busy the machine was.
+std::string load_average();
+// Cores with two decimals; "-" for NaN.
+std::string cores_text(double x);
 
 // CPU time (ns, from /proc/PID/task/TID/schedstat) per thread of a process.
 struct thread_times {

@@ -25,76 +25,6 @@
 namespace muninn::bench::broker_bench {
 namespace {
 
-// The first error of a run seen by several threads (failure is not
-// thread-safe); copied into the run's failure at the end.
-class shared_failure {
- public:
-  void set(std::string m) {
-    std::lock_guard g(mu_);
-    if (failed_.exchange(true)) return;
-    message_ = std::move(m);
-  }
-  bool failed() const { return failed_.load(std::memory_order_relaxed); }
-  void copy_to(failure& f) const {
-    std::lock_guard g(mu_);
-    if (failed_) f.set(message_);
-  }
-
- private:
-  mutable std::mutex mu_;
-  std::atomic<bool> failed_{false};
-  std::string message_;
-};
-
-std::unique_ptr<client::client> connect(const std::string& address, shared_failure& fail) {
-  auto opts = client::parse_broker_address(address);
-  if (!opts) {
-    fail.set(opts.error().describe());
-    return nullptr;
-  }
-  return std::make_unique<client::client>(*opts);
-}
-
-// The tid of a client's I/O thread, for naming it in the CPU columns.
-pid_t io_thread_id(client::client& c) {
-  std::promise<pid_t> p;
-  auto f = p.get_future();
-  c.post([&p] { p.set_value(this_thread_id()); });
-  return f.get();
-}
-
-// CPU of the broker and of this process over a measured window.
-class cpu_window {
- public:
-  cpu_window(pid_t broker, std::map<pid_t, std::string> roles) : broker_(broker), roles_(std::move(roles)) {}
-  void begin() {
-    t0_ = now_ns();
-    if (broker_) broker0_ = read_thread_times(broker_);
-    self0_ = read_thread_times(::getpid());
-  }
-  void end(brow& r) {
-    const double wall = seconds_between(t0_, now_ns());
-    const auto self1 = read_thread_times(::getpid());
-    if (broker_) {
-      const auto u = cpu_between(broker0_, read_thread_times(broker_), wall);
-      r.v[b_broker_cpu] = u.total;
-      // muninnd's network thread is its main thread (tid == pid).
-      r.v[b_broker_net] = u.of(broker_);
-    }
-    const auto s = cpu_between(self0_, self1, wall, roles_);
-    r.v[b_bench_cpu] = s.total;
-    r.v[b_bench_busiest] = s.busiest;
-    r.busiest = s.busiest_name;
-  }
-  std::map<pid_t, std::string>& roles() { return roles_; }
-
- private:
-  pid_t broker_;
-  std::map<pid_t, std::string> roles_;
-  std::uint64_t t0_ = 0;
-  thread_times broker0_, self0_;
-};
-
 void sleep_until_ns(std::uint64_t t) {
   const std::uint64_t now = now_ns();
   if (t > now) std::this_thread::sleep_for(std::chrono::nanoseconds(t - now));
@@ -143,6 +73,7 @@ void producer_loop(produce_state& st, client::client& c, int p, std::uint64_t fi
   const double phase_ns = interval_ns * p / cfg.producers;
   for (std::uint64_t k = 0;; ++k) {
     if (st.fail.failed() || interrupted.load(std::memory_order_relaxed)) break;
+    if (cfg.stop && cfg.stop->load(std::memory_order_relaxed)) break;
     if (cfg.events > 0 && k >= batches) break;
     std::uint64_t sched;
     if (cfg.rate > 0) {
@@ -204,6 +135,43 @@ std::uint64_t data_bytes_of(const std::vector<client::event_record>& events) {
 }
 
 }  // namespace
+
+std::unique_ptr<client::client> connect(const std::string& address, shared_failure& fail) {
+  auto opts = client::parse_broker_address(address);
+  if (!opts) {
+    fail.set(opts.error().describe());
+    return nullptr;
+  }
+  return std::make_unique<client::client>(*opts);
+}
+
+pid_t io_thread_id(client::client& c) {
+  std::promise<pid_t> p;
+  auto f = p.get_future();
+  c.post([&p] { p.set_value(this_thread_id()); });
+  return f.get();
+}
+
+void cpu_window::begin() {
+  t0_ = now_ns();
+  if (broker_) broker0_ = read_thread_times(broker_);
+  self0_ = read_thread_times(::getpid());
+}
+
+void cpu_window::end(brow& r) {
+  const double wall = seconds_between(t0_, now_ns());
+  const auto self1 = read_thread_times(::getpid());
+  if (broker_) {
+    const auto u = cpu_between(broker0_, read_thread_times(broker_), wall);
+    r.v[b_broker_cpu] = u.total;
+    // muninnd's network thread is its main thread (tid == pid).
+    r.v[b_broker_net] = u.of(broker_);
+  }
+  const auto s = cpu_between(self0_, self1, wall, roles_);
+  r.v[b_bench_cpu] = s.total;
+  r.v[b_bench_busiest] = s.busiest;
+  r.busiest = s.busiest_name;
+}
 
 brow median_brow(const std::vector<brow>& runs) {
   brow out = runs.front();
@@ -276,7 +244,7 @@ brow run_produce(const produce_config& cfg, const broker_ref& broker, const std:
   sleep_until_ns(st.t_measure);
   cpu.begin();
   if (cfg.events == 0) {
-    while (now_ns() < st.t_end && !interrupted && !st.fail.failed())
+    while (now_ns() < st.t_end && !interrupted && !st.fail.failed() && !(cfg.stop && cfg.stop->load()))
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     cpu.end(row);
   }
@@ -301,11 +269,11 @@ brow run_produce(const produce_config& cfg, const broker_ref& broker, const std:
 }
 
 bool fill_topic(const broker_ref& broker, const std::string& topic, std::uint64_t events, std::size_t event_bytes,
-                failure& fail) {
+                failure& fail, std::uint32_t partitions) {
   // Two connections with large acks=written batches: filling is not what is
   // measured, only how long the reader needs afterwards. Ids are made inline.
   workload work(0);
-  stream_table streams(1);
+  stream_table streams(partitions);
   produce_config cfg;
   cfg.name = "fill";
   cfg.producers = 2;
@@ -313,14 +281,15 @@ bool fill_topic(const broker_ref& broker, const std::string& topic, std::uint64_
   cfg.event_bytes = event_bytes;
   cfg.acks = client::ack_mode::written;
   cfg.inflight = 8;
-  cfg.events = events > 1 ? events - 1 : 1;
+  // Leaves at least one event per partition for the durable tail below.
+  cfg.events = events > partitions ? events - partitions : 1;
   const std::uint64_t t0 = now_ns();
   std::fprintf(stderr, "filling %s with %s events of %zu B (acks=written, batches of 1000)...\n", topic.c_str(),
                storage_bench::count_text(static_cast<double>(events)).c_str(), event_bytes);
   const brow r = run_produce(cfg, broker, topic, streams, work, fail);
   if (fail.failed) return false;
-  // The rest, and durable: the log is written in order, so once this is
-  // acknowledged every event before it is on disk and readable.
+  // The rest, and durable: a partition is written in order, so once its
+  // last batch is acknowledged every event before it is on disk and readable.
   shared_failure sf;
   auto c = connect(broker.address, sf);
   if (!c) {
@@ -328,27 +297,31 @@ bool fill_topic(const broker_ref& broker, const std::string& topic, std::uint64_
     return false;
   }
   const std::uint64_t sent = static_cast<std::uint64_t>(r.v[b_events]);
-  std::uint64_t head = 0;
-  for (std::uint64_t left = events - std::min(events, sent); left > 0 || head == 0;) {
-    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(std::max<std::uint64_t>(left, 1), 1000));
-    std::vector<codec::event_in> last(n);
-    std::uint64_t seed = 7 + left;
-    work.fill(last, seed);
-    for (auto& e : last) {
-      e.stream = streams.of(0).front();
-      e.data = work.random_bytes(event_bytes, seed);
+  const std::uint64_t rest = events - std::min(events, sent);
+  std::uint64_t total = sent;
+  for (std::uint32_t part = 0; part < partitions; ++part) {
+    std::uint64_t left = rest / partitions + (part < rest % partitions ? 1 : 0);
+    for (bool first = true; left > 0 || first; first = false) {
+      const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(std::max<std::uint64_t>(left, 1), 1000));
+      std::vector<codec::event_in> last(n);
+      std::uint64_t seed = 7 + left + part;
+      work.fill(last, seed);
+      for (auto& e : last) {
+        e.stream = streams.of(part).front();
+        e.data = work.random_bytes(event_bytes, seed);
+      }
+      auto p = c->produce(topic, part, last, client::ack_mode::durable);
+      if (!p) {
+        fail.set("fill: durable produce failed: " + p.error().describe());
+        return false;
+      }
+      total += n;
+      left -= std::min<std::uint64_t>(left, n);
     }
-    auto p = c->produce(topic, 0, last, client::ack_mode::durable);
-    if (!p) {
-      fail.set("fill: durable produce failed: " + p.error().describe());
-      return false;
-    }
-    head = p->back().offset + 1;
-    left -= std::min<std::uint64_t>(left, n);
   }
-  std::fprintf(stderr, "filled %s events in %.1f s (%s events/s)\n", storage_bench::count_text(double(head)).c_str(),
+  std::fprintf(stderr, "filled %s events in %.1f s (%s events/s)\n", storage_bench::count_text(double(total)).c_str(),
                seconds_between(t0, now_ns()),
-               storage_bench::count_text(double(head) / seconds_between(t0, now_ns())).c_str());
+               storage_bench::count_text(double(total) / seconds_between(t0, now_ns())).c_str());
   return true;
 }
 
@@ -397,7 +370,7 @@ brow run_replay_fetch(const broker_ref& broker, const std::string& topic, std::u
 }
 
 brow run_replay_subscribe(const broker_ref& broker, const std::string& topic, std::uint64_t events,
-                          std::uint32_t credit_bytes, failure& fail) {
+                          std::uint32_t credit_bytes, failure& fail, std::uint32_t partitions) {
   brow row;
   row.name = "replay by subscribe, " + size_text(credit_bytes) + " credit";
   row.inflight = "credit";
@@ -419,24 +392,27 @@ brow run_replay_subscribe(const broker_ref& broker, const std::string& topic, st
   cpu.begin();
   const std::uint64_t t0 = now_ns();
   std::atomic<std::uint64_t> t1{0};
-  auto sub = c->subscribe(
-      topic, 0, 0,
-      [&](std::span<const client::event_record> evs, std::uint64_t) {
-        for (const auto& e : evs) data += e.data().size();
-        n += evs.size();
-        if (n >= events && !done) {
-          t1 = now_ns();
+  // Every subscription's callbacks run on the client's one I/O thread.
+  std::vector<client::subscription> subs;
+  for (std::uint32_t part = 0; part < partitions; ++part)
+    subs.push_back(c->subscribe(
+        topic, part, 0,
+        [&](std::span<const client::event_record> evs, std::uint64_t) {
+          for (const auto& e : evs) data += e.data().size();
+          n += evs.size();
+          if (n >= events && !done) {
+            t1 = now_ns();
+            done = true;
+          }
+        },
+        [&](const client::client_error& e) {
+          sf.set("subscription ended: " + e.describe());
           done = true;
-        }
-      },
-      [&](const client::client_error& e) {
-        sf.set("subscription ended: " + e.describe());
-        done = true;
-      },
-      so);
+        },
+        so));
   const std::uint64_t deadline = now_ns() + 600'000'000'000ull;
   while (!done && !interrupted && now_ns() < deadline) std::this_thread::sleep_for(std::chrono::microseconds(200));
-  sub.cancel();
+  for (auto& sub : subs) sub.cancel();
   if (!done) sf.set(interrupted ? "interrupted" : "subscription: not every event within 600 s");
   cpu.end(row);
   c.reset();  // the callbacks reference this frame's locals

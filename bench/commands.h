@@ -13,6 +13,9 @@ int storage_main(std::span<char*> args);
 int produce_main(std::span<char*> args);
 int consume_main(std::span<char*> args);
 
+// `muninn-bench group ...`: consumer group throughput and failover (group_bench.cc).
+int group_main(std::span<char*> args);
+
 // `muninn-bench projection ...`: projection rebuild against raw replay (projection_bench.cc).
 int projection_main(std::span<char*> args);
 

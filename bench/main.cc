@@ -18,6 +18,7 @@ constexpr subcommand subcommands[] = {
     {"storage", muninn::bench::storage_main, "partition log append throughput and latency vs raw disk"},
     {"produce", muninn::bench::produce_main, "muninnd over loopback: produce throughput and ack latency vs raw disk"},
     {"consume", muninn::bench::consume_main, "muninnd over loopback: replay from offset 0 by fetch, subscribe, storage"},
+    {"group", muninn::bench::group_main, "consumer groups: drain by 1, 2, 4 members vs plain subscribe; failover after SIGKILL"},
     {"projection", muninn::bench::projection_main, "projection rebuild from offset 0 vs raw replay of the same events"},
 };
 

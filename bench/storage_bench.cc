@@ -41,6 +41,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "bench/broker_process.h"
 #include "bench/commands.h"
 #include "bench/log_runs.h"
 #include "bench/raw_disk.h"
@@ -52,6 +53,7 @@ namespace muninn::bench {
 namespace storage_bench {
 namespace {
 
+using broker_bench::load_average;
 using storage::ack_mode;
 
 // ---------------------------------------------------------------- options
@@ -74,13 +76,6 @@ void usage() {
                "  --strace-probe D  append %zu durable batches of %zu events to a partition in D, print\n"
                "                    one line, exit (for scripts/strace-append-check)\n",
                probe_batches, probe_batch_events);
-}
-
-template <class T>
-bool parse_number(std::string_view text, T& out) {
-  const char* end = text.data() + text.size();
-  auto [p, ec] = std::from_chars(text.data(), end, out);
-  return ec == std::errc() && p == end;
 }
 
 // Returns nullopt after printing to stderr when the arguments are wrong.
@@ -173,20 +168,6 @@ double generate_v7_ns() {
   for (int i = 0; i < n; ++i) sink = codec::event_id::generate_v7().bytes[15];
   (void)sink;
   return static_cast<double>(now_ns() - t0) / n;
-}
-
-// The 1-minute load average: on a shared 2-vCPU machine other processes
-// move every figure here (a busy CPU delays the fdatasync completion path by
-// scheduler ticks), so the table says how busy the machine was.
-std::string load_average() {
-  std::FILE* f = std::fopen("/proc/loadavg", "r");
-  if (!f) return "?";
-  char buf[64] = {};
-  const bool ok = std::fgets(buf, sizeof buf, f) != nullptr;
-  std::fclose(f);
-  if (!ok) return "?";
-  std::string s(buf);
-  return s.substr(0, s.find(' '));
 }
 
 // Lets the disk go quiet between measurements: the previous partition was

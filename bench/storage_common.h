@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -35,6 +36,14 @@ inline std::uint64_t now_ns() {
 
 inline double seconds_between(std::uint64_t from_ns, std::uint64_t to_ns) {
   return static_cast<double>(to_ns - from_ns) / 1e9;
+}
+
+// A command-line number: the whole text, nothing after it.
+template <class T>
+bool parse_number(std::string_view text, T& out) {
+  const char* end = text.data() + text.size();
+  auto [p, ec] = std::from_chars(text.data(), end, out);
+  return ec == std::errc() && p == end;
 }
 
 // The command line; storage_bench.cc parses it.
