@@ -365,8 +365,8 @@ int run(const options& o) {
               ms_text(median_of(last)).c_str(), median_of(last) / timeout,
               ms_text(*std::max_element(last.begin(), last.end())).c_str(), count_text(timeout - beat).c_str(),
               count_text(timeout + beat).c_str());
-  std::printf("  redelivered: what the killed member had consumed since its last commit (auto-commit every 1 s,\n"
-              "  done at the next heartbeat), delivered again to the survivor: at-least-once\n");
+  std::printf("  redelivered: what the killed member had consumed since its last commit (auto-commit every\n"
+              "  1 s), delivered again to the survivor: at-least-once\n");
   for (const auto& r : rows)
     if (r.med.errors)
       std::printf("  note: %s: %llu error(s) the members rode through, the first: %s\n", r.name.c_str(),
