@@ -125,12 +125,13 @@ class nats_session final : public session {
     so.Stream = stream_name;
     so.Config.AckPolicy = js_AckNone;
     so.Config.DeliverPolicy = js_DeliverAll;
-    so.Config.FilterSubject = subject.c_str();
+    if (total == 0) so.Config.FilterSubject = subject.c_str();  // the replay takes the whole stream
     natsSubscription* sub = nullptr;
     jsErrCode code{};
     if (auto s = js_PullSubscribe(&sub, js_, subject.c_str(), nullptr, nullptr, &so, &code); s != NATS_OK)
       return nats_error("pull subscribe " + subject, s, code);
     status err;
+    int empty_timeouts = 0;
     for (;;) {
       if (total > 0 && events >= total) break;
       jsFetchRequest req;
@@ -139,18 +140,22 @@ class nats_session final : public session {
       req.Batch = total > 0 ? static_cast<int>(std::min<std::uint64_t>(4096, total - events)) : 1000;
       req.MaxBytes = 4 << 20;
       req.NoWait = total == 0;
-      req.Expires = 10'000'000'000;  // ns
+      req.Expires = 30'000'000'000;  // ns
       natsMsgList list{};
       const natsStatus s = natsSubscription_FetchRequest(&list, sub, &req);
-      for (int i = 0; i < list.Count; ++i) data_bytes += static_cast<std::uint64_t>(natsMsg_GetDataLength(list.Msgs[i]));
-      events += static_cast<std::uint64_t>(list.Count);
+      const int count = list.Count;
+      for (int i = 0; i < count; ++i) data_bytes += static_cast<std::uint64_t>(natsMsg_GetDataLength(list.Msgs[i]));
+      events += static_cast<std::uint64_t>(count);
       natsMsgList_Destroy(&list);
       if (s == NATS_NOT_FOUND || (s == NATS_TIMEOUT && total == 0)) break;  // nothing more (NoWait)
-      if (s != NATS_OK) {
+      // A busy server may time out a request after part of it: go on while
+      // messages arrive, fail after three empty timeouts in a row.
+      empty_timeouts = (s == NATS_TIMEOUT && count == 0) ? empty_timeouts + 1 : 0;
+      if (s != NATS_OK && (s != NATS_TIMEOUT || empty_timeouts >= 3)) {
         err = nats_error("fetch " + subject, s);
         break;
       }
-      if (total == 0 && list.Count < req.Batch) break;
+      if (total == 0 && count < req.Batch) break;
     }
     natsSubscription_Unsubscribe(sub);  // deletes the ephemeral consumer
     natsSubscription_Destroy(sub);

@@ -226,7 +226,9 @@ status fill(system& s, const options& o) {
   if (!error.empty()) return error;
   if (auto err = s.loading(true)) return err;
   const auto streams = names("f-", o.streams_of_fill);
-  constexpr std::size_t chunk = 10'000, batch = 1000;
+  // Requests of the produce workload's size: Muninn stores a request as one
+  // batch, and a read of one event reads (and verifies) its whole batch.
+  const std::size_t chunk = o.batch * 100, batch = o.batch;
   const std::uint64_t chunks = (o.events + chunk - 1) / chunk;
   first_error fail;
   std::atomic<std::uint64_t> done{0};
