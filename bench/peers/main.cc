@@ -168,6 +168,17 @@ bool run_system(system& s, const args& a, system_result& out, std::string& error
   } else if (error.empty() && reads) {
     if (auto err = s.reset()) error = *err;
     else if (auto err2 = fill(s, o)) error = *err2;
+    double waited = 0;
+    if (error.empty()) {
+      if (auto err3 = s.settle(waited)) error = *err3;
+      else if (waited > 0.5) {
+        char buf[160];
+        std::snprintf(buf, sizeof buf, "replay and reads started once the stream index had caught up, %.1f s after the fill. ",
+                      waited);
+        out.not_run += buf;
+        std::fprintf(stderr, "  %s: index caught up %.1f s after the fill\n", s.name().c_str(), waited);
+      }
+    }
     xs.clear();
     for (int r = 0; r < a.repeat && error.empty() && has(a.only, "replay"); ++r) {
       const auto m = run_replay(s, o, error);

@@ -2,8 +2,10 @@
 // loopback port with its data in the run's temporary directory, one topic of
 // one partition per reset, produce requests with acks=durable (fdatasync
 // group commit before the acknowledgement).
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "bench/broker_process.h"
@@ -133,6 +135,23 @@ class muninn_system final : public system {
                                             broker_bench::broker_ref{proc_.address(), proc_.pid()});
   }
   int pid() const override { return proc_.pid(); }
+
+  // The stream index is written behind the log by the index thread; until it
+  // has caught up, read_stream scans every unindexed batch (log_read.cc).
+  status settle(double& waited) override {
+    auto c = open();
+    if (!c) return "cannot connect to muninnd at " + proc_.address();
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto deadline = t0 + std::chrono::minutes(10);
+    for (;;) {
+      auto t = c->describe_topic(topic_);
+      if (!t) return "describe " + topic_ + ": " + t.error().describe();
+      waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      if (t->parts.at(0).indexed >= t->parts.at(0).head) return std::nullopt;
+      if (std::chrono::steady_clock::now() > deadline) return "muninnd: the index did not catch up in 10 minutes";
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
 
  private:
   std::unique_ptr<client::client> open() {

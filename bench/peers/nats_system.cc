@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <string>
 
 #include "bench/peers/system.h"
@@ -149,9 +150,11 @@ class nats_session final : public session {
       natsMsgList_Destroy(&list);
       if (s == NATS_NOT_FOUND || (s == NATS_TIMEOUT && total == 0)) break;  // nothing more (NoWait)
       // A busy server may time out a request after part of it: go on while
-      // messages arrive, fail after three empty timeouts in a row.
+      // messages arrive, fail after six empty timeouts (3 minutes) in a row.
       empty_timeouts = (s == NATS_TIMEOUT && count == 0) ? empty_timeouts + 1 : 0;
-      if (s != NATS_OK && (s != NATS_TIMEOUT || empty_timeouts >= 3)) {
+      if (s != NATS_OK) std::fprintf(stderr, "  nats: fetch %s after %llu events: %s (%d messages)\n", subject.c_str(),
+                                     static_cast<unsigned long long>(events), natsStatus_GetText(s), count);
+      if (s != NATS_OK && (s != NATS_TIMEOUT || empty_timeouts >= 6)) {
         err = nats_error("fetch " + subject, s);
         break;
       }

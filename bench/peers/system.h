@@ -63,6 +63,13 @@ class system {
   // Called around a fill (`on` true, then false): a system may load without
   // its per-write durability, since loading is not what is measured.
   virtual status loading(bool) { return std::nullopt; }
+  // Waits until what was appended is fully readable the system's fast way
+  // (Muninn: its stream index has caught up with the log); `waited`
+  // receives the seconds it took. Peers index as they write: no wait.
+  virtual status settle(double& waited) {
+    waited = 0;
+    return std::nullopt;
+  }
   // The server's pid for the CPU column; 0 when unknown.
   virtual int pid() const { return 0; }
 };
