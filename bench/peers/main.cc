@@ -209,6 +209,7 @@ int run(int argc, char** argv) {
     return 1;
   }
   std::vector<system_result> results;
+  bool failed = false;
   for (const auto& name : a.systems) {
     std::string error;
     std::unique_ptr<system> s;
@@ -220,9 +221,13 @@ int run(int argc, char** argv) {
     else error = "unknown system " + name + ", or no address given for it";
     std::fprintf(stderr, "%s:\n", name.c_str());
     system_result r;
+    r.name = name;
     if (!s || !run_system(*s, a, r, error)) {
+      // The other systems still run; the table shows what this one measured.
       std::fprintf(stderr, "muninn-peers: %s: %s\n", name.c_str(), error.c_str());
-      return 1;
+      r.not_run += "FAILED: " + error + " ";
+      failed = true;
+      if (broker_bench::interrupted) return 1;
     }
     results.push_back(std::move(r));
   }
@@ -231,7 +236,7 @@ int run(int argc, char** argv) {
     std::fprintf(stderr, "muninn-peers: cannot write %s\n", a.data.c_str());
     return 1;
   }
-  return 0;
+  return failed ? 1 : 0;
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <string>
 
+#include "bench/broker_process.h"
 #include "bench/peers/system.h"
 
 namespace muninn::bench::peers {
@@ -117,8 +118,7 @@ class nats_session final : public session {
     if (self->errors_.fetch_add(1) == 0) self->first_error_ = pae->ErrText ? pae->ErrText : natsStatus_GetText(pae->Err);
   }
 
-  // Pulls `subject` from the first message with an ephemeral pull consumer
-  // (no acks): `total` messages, or while the server has more when 0.
+  // Pulls `subject` from the first message with a pull consumer (no acks): `total` messages, or while the server has more when 0.
   status read_subject(const std::string& subject, std::uint64_t total, std::uint64_t& events,
                       std::uint64_t& data_bytes) {
     jsSubOptions so;
@@ -127,14 +127,33 @@ class nats_session final : public session {
     so.Config.AckPolicy = js_AckNone;
     so.Config.DeliverPolicy = js_DeliverAll;
     if (total == 0) so.Config.FilterSubject = subject.c_str();  // the replay takes the whole stream
-    natsSubscription* sub = nullptr;
+    // The consumer is made first, with a long wait: on a stream of millions
+    // of messages over many subjects nats-server 2.9 may take tens of
+    // seconds to create it, longer than a subscribe call waits.
+    const std::string consumer = "bench-read-" + std::to_string(++consumers_);
+    so.Config.Durable = consumer.c_str();
+    jsOptions slow;
+    jsOptions_Init(&slow);
+    slow.Wait = 300'000;
+    jsConsumerInfo* ci = nullptr;
     jsErrCode code{};
-    if (auto s = js_PullSubscribe(&sub, js_, subject.c_str(), nullptr, nullptr, &so, &code); s != NATS_OK)
+    if (auto s = js_AddConsumer(&ci, js_, stream_name, &so.Config, &slow, &code); s != NATS_OK)
+      return nats_error("add consumer for " + subject, s, code);
+    jsConsumerInfo_Destroy(ci);
+    so.Consumer = consumer.c_str();
+    natsSubscription* sub = nullptr;
+    if (auto s = js_PullSubscribe(&sub, js_, subject.c_str(), consumer.c_str(), nullptr, &so, &code); s != NATS_OK) {
+      js_DeleteConsumer(js_, stream_name, consumer.c_str(), nullptr, nullptr);
       return nats_error("pull subscribe " + subject, s, code);
+    }
     status err;
     int empty_timeouts = 0;
     for (;;) {
       if (total > 0 && events >= total) break;
+      if (broker_bench::interrupted) {
+        err = "interrupted";
+        break;
+      }
       jsFetchRequest req;
       jsFetchRequest_Init(&req);
       // Never more than is left: a batch the server cannot fill waits for Expires.
@@ -160,14 +179,15 @@ class nats_session final : public session {
       }
       if (total == 0 && count < req.Batch) break;
     }
-    natsSubscription_Unsubscribe(sub);  // deletes the ephemeral consumer
     natsSubscription_Destroy(sub);
+    js_DeleteConsumer(js_, stream_name, consumer.c_str(), nullptr, nullptr);
     return err;
   }
 
   natsConnection* nc_ = nullptr;
   jsCtx* js_ = nullptr;
   std::atomic<std::uint64_t> errors_{0};
+  int consumers_ = 0;
   std::string first_error_;
 };
 

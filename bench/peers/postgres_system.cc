@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/broker_process.h"
 #include "bench/peers/system.h"
 
 namespace muninn::bench::peers {
@@ -88,6 +89,7 @@ class postgres_session final : public session {
     // Keyset pages in global_position order, binary results.
     std::int64_t after = 0;
     for (;;) {
+      if (broker_bench::interrupted) return "interrupted";
       const std::string from = std::to_string(after);
       const char* values[] = {from.c_str()};
       result_ptr r(PQexecParams(c_.get(),

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/broker_process.h"
 #include "bench/peers/system.h"
 
 namespace muninn::bench::peers {
@@ -101,6 +102,7 @@ class redis_session final : public session {
   status replay(std::uint64_t& events, std::uint64_t& data_bytes) override {
     std::string from = "-";
     for (;;) {
+      if (broker_bench::interrupted) return "interrupted";
       reply_ptr r(static_cast<redisReply*>(
           redisCommand(c_.get(), "XRANGE %s %s + COUNT 10000", all_key, from.c_str())));
       if (auto e = reply_error(c_.get(), r.get()); !e.empty()) return e;
