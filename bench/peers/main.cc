@@ -120,7 +120,7 @@ bool run_system(system& s, const args& a, system_result& out, std::string& error
   const auto& o = a.o;
   out.name = s.name();
   out.durability = s.durability();
-  out.durable = s.name() == "muninn" || s.name() == "redis" || s.name() == "postgres";
+  out.durable = s.durable();
   auto step = [&](const char* what, const measurement& m) {
     std::fprintf(stderr, "  %s %-9s %14s ev/s  p50 %s p99 %s p999 %s us\n", s.name().c_str(), what,
                  storage_bench::count_text(m.events_s).c_str(), storage_bench::real_text(m.p50_us).c_str(),

@@ -113,6 +113,7 @@ class muninn_system final : public system {
   std::string durability() const override {
     return "acks=durable: fdatasync (group commit) before the ack";
   }
+  bool durable() const override { return true; }
   status reset() override {
     topic_ = "peers-" + std::to_string(++topics_);
     auto c = open();

@@ -198,6 +198,7 @@ class nats_system final : public system {
   std::string durability() const override {
     return "JetStream file storage, pub ack per message; nats-server 2.9 does not fsync each message";
   }
+  bool durable() const override { return false; }
   status reset() override {
     nats_session s;
     if (auto err = s.open(url_)) return err;

@@ -170,6 +170,7 @@ class postgres_system final : public system {
   std::string durability() const override {
     return "synchronous_commit=on: one transaction per batch, commit waits for the WAL fsync";
   }
+  bool durable() const override { return true; }
   status reset() override {
     std::string error;
     auto c = open(conninfo_, error);

@@ -144,6 +144,7 @@ class redis_system final : public system {
     return appendfsync_ == "always" ? "appendonly yes, appendfsync always: AOF fsynced before the replies"
                                     : "appendonly yes, appendfsync everysec: AOF fsynced once a second (not durable)";
   }
+  bool durable() const override { return appendfsync_ == "always"; }
   std::string cannot_expect() const override {
     return "XADD has no expected-version check (needs a Lua script or WATCH/MULTI)";
   }

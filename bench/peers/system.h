@@ -55,6 +55,9 @@ class system {
   // The row's name and what its acknowledgement means (the table prints it).
   virtual std::string name() const = 0;
   virtual std::string durability() const = 0;
+  // True when an acknowledged event survives a power cut as with Muninn's
+  // acks=durable (the latency target compares only with these).
+  virtual bool durable() const = 0;
   // Empty when the system can append with an expected version, else why not.
   virtual std::string cannot_expect() const { return {}; }
   // Empties the store (a fresh topic, stream, table or database).
