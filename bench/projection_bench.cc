@@ -55,6 +55,8 @@ struct options {
   std::string dir;
   std::uint64_t seed = 1;
   std::vector<std::string> only;
+  // Partitions kept between runs (generation takes minutes at 10M events).
+  std::string keep;
 };
 
 void usage() {
@@ -64,7 +66,9 @@ void usage() {
                "  --repeat N    rounds of raw replay and rebuild; medians are printed (default 3)\n"
                "  --dir DIR     where the temporary partitions go (default $TMPDIR or /tmp)\n"
                "  --seed S      scenario seed (default 1)\n"
-               "  --only NAMES  comma-separated: dispatch-status, reskontra (default both)\n");
+               "  --only NAMES  comma-separated: dispatch-status, reskontra (default both)\n"
+               "  --keep DIR    keep the generated partitions in DIR/NAME-EVENTS-SEED and reuse them\n"
+               "                in later runs with the same options (default: a temporary directory)\n");
 }
 
 struct setup {
@@ -85,6 +89,9 @@ using logs = std::vector<std::unique_ptr<storage::partition_log>>;
 bool load(const setup& s, const options& o, const std::string& dir, logs& out, double& seconds) {
   storage::log_options lo;
   lo.segment_bytes = 256ull << 20;
+  // A kept directory is reused only when a run wrote all of it.
+  const std::string complete = dir + "/complete";
+  const bool reuse = std::filesystem::exists(complete);
   for (std::uint32_t p = 0; p < s.partitions; ++p) {
     auto log = storage::partition_log::open(dir + "/" + std::to_string(p), lo);
     if (!log) {
@@ -93,6 +100,10 @@ bool load(const setup& s, const options& o, const std::string& dir, logs& out, d
       return false;
     }
     out.push_back(std::move(log).value());
+  }
+  if (reuse) {
+    seconds = 0;
+    return true;
   }
   gen::options go;
   go.kind = s.domain;
@@ -134,6 +145,9 @@ bool load(const setup& s, const options& o, const std::string& dir, logs& out, d
     while (l->head() < l->stats().written) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   seconds = seconds_between(t0, now_ns());
+  if (!o.keep.empty()) {
+    if (std::FILE* m = std::fopen(complete.c_str(), "w")) std::fclose(m);
+  }
   return true;
 }
 
@@ -230,6 +244,8 @@ int projection_main(std::span<char*> args) {
       o.dir = value();
     } else if (a == "--seed") {
       o.seed = std::strtoull(std::string(value()).c_str(), nullptr, 10);
+    } else if (a == "--keep") {
+      o.keep = value();
     } else if (a == "--only") {
       std::string list(value());
       for (std::size_t pos = 0; pos <= list.size();) {
@@ -256,12 +272,25 @@ int projection_main(std::span<char*> args) {
        "met", "anomalies", "digest"}};
   for (const auto& s : setups) {
     if (!o.only.empty() && std::find(o.only.begin(), o.only.end(), s.projection) == o.only.end()) continue;
-    std::string tmpl = parent + "/muninn-bench-projection-XXXXXX";
-    if (!mkdtemp(tmpl.data())) {
-      std::fprintf(stderr, "muninn-bench projection: cannot create a directory in %s\n", parent.c_str());
-      return 1;
+    std::string dir;
+    if (!o.keep.empty()) {
+      dir = o.keep + "/" + std::string(s.projection) + "-" + std::to_string(o.events) + "-" + std::to_string(o.seed);
+      std::error_code ec;
+      // What an interrupted run left is generated again.
+      if (!std::filesystem::exists(dir + "/complete")) std::filesystem::remove_all(dir, ec);
+      std::filesystem::create_directories(dir, ec);
+      if (ec) {
+        std::fprintf(stderr, "muninn-bench projection: cannot create %s: %s\n", dir.c_str(), ec.message().c_str());
+        return 1;
+      }
+    } else {
+      std::string tmpl = parent + "/muninn-bench-projection-XXXXXX";
+      if (!mkdtemp(tmpl.data())) {
+        std::fprintf(stderr, "muninn-bench projection: cannot create a directory in %s\n", parent.c_str());
+        return 1;
+      }
+      dir = tmpl;
     }
-    const std::string dir = tmpl;
     logs parts;
     double load_s = 0;
     std::fprintf(stderr, "%s: generating and appending %llu events...\n", s.projection.data(),
@@ -288,7 +317,7 @@ int projection_main(std::span<char*> args) {
     for (auto& l : parts) l->close();
     parts.clear();
     std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
+    if (o.keep.empty()) std::filesystem::remove_all(dir, ec);
     if (!loaded) return 1;
   }
   std::printf("\nProjection rebuild from offset 0 vs raw replay of the same events (medians of %d rounds)\n\n",
