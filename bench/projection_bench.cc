@@ -201,7 +201,7 @@ round_result run_round(const setup& s, const logs& parts) {
   auto made = projections::make_projection(s.projection, *config);
   auto& p = **made;
   projections::feeder feed;
-  std::vector<projections::record_change> changes;
+  projections::record_changes changes;
   std::uint64_t since = 0;
   t0 = now_ns();
   const auto events = replay(parts, [&](std::uint32_t part, const fb::RecordBatch& b, std::uint64_t from, std::uint64_t to) {

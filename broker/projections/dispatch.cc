@@ -205,23 +205,21 @@ dispatch_projection::~dispatch_projection() = default;
 
 void dispatch_projection::apply(const event_view& e) { s_->apply(e); }
 
-void dispatch_projection::take_changes(std::vector<record_change>& out) {
+void dispatch_projection::take_changes(record_changes& out) {
   auto& s = *s_;
   // Key order: "a/" (orphans, by position) before "f/" (by id).
   std::sort(s.dirty_orphans.begin(), s.dirty_orphans.end());
   for (const auto& at : s.dirty_orphans) {
-    std::string value;
-    state::encode(s.orphans.at(at), value);
-    out.push_back({orphan_key(at), std::move(value)});
+    state::encode(s.orphans.at(at), out.value_buffer(orphan_key(at)));
+    out.end_value();
   }
   s.dirty_orphans.clear();
+  std::array<char, forsendelse_key_size> key;
   for (const auto idx : s.sorted_by_id(s.dirty)) {
     auto& f = s.items[idx];
     f.dirty = false;
-    std::string value;
-    value.reserve(256);
-    s.encode(f, value);
-    out.push_back({forsendelse_key(f.id), std::move(value)});
+    s.encode(f, out.value_buffer(forsendelse_key(f.id, key)));
+    out.end_value();
   }
   s.dirty.clear();
 }
@@ -243,12 +241,13 @@ void dispatch_projection::for_each_record(
     state::encode(a, value);
     fn(orphan_key(at), value);
   }
+  std::array<char, forsendelse_key_size> key;
   std::vector<std::uint32_t> all(s.items.size());
   for (std::uint32_t i = 0; i < all.size(); ++i) all[i] = i;
   for (const auto idx : s.sorted_by_id(all)) {
     value.clear();
     s.encode(s.items[idx], value);
-    fn(forsendelse_key(s.items[idx].id), value);
+    fn(forsendelse_key(s.items[idx].id, key), value);
   }
 }
 

@@ -61,7 +61,8 @@ bool dispatch_projection::state::decode(std::string_view key, std::string_view v
   const auto id_bytes = r.take(16);
   if (!r.ok()) return false;
   std::memcpy(f.id.bytes.data(), id_bytes.data(), f.id.bytes.size());
-  if (key != forsendelse_key(f.id) || by_id.contains(f.id)) return false;
+  std::array<char, forsendelse_key_size> expected;
+  if (key != forsendelse_key(f.id, expected) || by_id.contains(f.id)) return false;
   const auto avsender = r.str();
   f.tittel.assign(r.str());
   f.navn.assign(r.str());

@@ -345,10 +345,18 @@ inline std::string orphan_key(position p) {
   return k;
 }
 
-inline std::string forsendelse_key(const event_id& id) {
-  std::string k(forsendelse_prefix);
-  k += id.to_string();
-  return k;
+// "f/" and the id's canonical spelling, without a heap string: take_changes
+// writes one per changed forsendelse.
+inline constexpr std::size_t forsendelse_key_size = 2 + 36;
+inline std::string_view forsendelse_key(const event_id& id, std::array<char, forsendelse_key_size>& buf) {
+  std::size_t n = 0;
+  for (const char c : forsendelse_prefix) buf[n++] = c;
+  for (std::size_t i = 0; i < id.bytes.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) buf[n++] = '-';
+    buf[n++] = hex_digits[id.bytes[i] >> 4];
+    buf[n++] = hex_digits[id.bytes[i] & 15];
+  }
+  return {buf.data(), n};
 }
 
 
