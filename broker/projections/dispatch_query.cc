@@ -229,6 +229,7 @@ result<std::string, query_error> dispatch_projection::state::search(const query_
     avsender = avsendere.find(*s);
     if (!avsender) none = true;
   }
+  std::vector<std::uint32_t> recipient_items;
   const std::vector<std::uint32_t>* by_recipient = nullptr;
   if (const auto* s = param(p, "mottaker")) {
     // Any valid spelling; the most permissive reference date accepts every
@@ -239,19 +240,24 @@ result<std::string, query_error> dispatch_projection::state::search(const query_
     for (const char c : *s) {
       if (c != ' ') digits.push_back(c);
     }
-    std::string key;
+    std::uint8_t kind = 0;
+    std::string value;
     if (auto n = normalise_identifier(id_kind::no_fnr, digits, far)) {
-      key = std::string(1, static_cast<char>('0' + static_cast<int>(id_kind::no_fnr))) + *n;
+      kind = static_cast<std::uint8_t>(id_kind::no_fnr);
+      value = std::move(*n);
     } else if (auto o = normalise_identifier(id_kind::no_orgnr, digits, far)) {
-      key = std::string(1, static_cast<char>('0' + static_cast<int>(id_kind::no_orgnr))) + *o;
+      kind = static_cast<std::uint8_t>(id_kind::no_orgnr);
+      value = std::move(*o);
     } else {
       return unexpected{bad("mottaker", "must be a valid NO_FNR or NO_ORGNR")};
     }
-    const auto it = by_mottaker.find(key);
-    if (it == by_mottaker.end()) {
+    for (auto i = by_mottaker.head(recipient_index::hash(kind, value)); i != no_slot; i = items[i].same_recipient) {
+      if (items[i].digital_kind == kind && items[i].digital_value == value) recipient_items.push_back(i);
+    }
+    if (recipient_items.empty()) {
       none = true;
     } else {
-      by_recipient = &it->second;
+      by_recipient = &recipient_items;
     }
   }
 

@@ -122,6 +122,7 @@ struct forsendelse {
   bool dirty = false;
   dispatch_status status = dispatch_status::mottatt;
   std::uint32_t varslet_slot = no_slot;  // index in varslet_ while VARSLET
+  std::uint32_t same_recipient = no_slot;  // the previous item in its recipient_index chain
   std::int64_t due = 0;                  // valid while VARSLET
   std::string tittel, navn, digital_value;
   std::optional<print_receipt> print;
@@ -240,6 +241,56 @@ class id_table {
     mask_ = slots_.size() - 1;
     for (const auto& s : old) {
       if (s.idx != none) place(s.id, s.idx);
+    }
+  }
+  std::vector<slot> slots_;
+  std::size_t mask_ = 0;
+  std::size_t size_ = 0;
+};
+
+// Items by digital recipient (kind and normalised value), for search: a
+// table from the recipient's hash to its newest item, each item linking to
+// the previous one of the same hash (forsendelse::same_recipient). A node
+// and a vector per recipient, as a map of vectors has, cost more than the
+// rest of indexing an item at millions of recipients. Chains are walked
+// with an exact comparison, so a hash collision only lengthens one.
+class recipient_index {
+ public:
+  static std::uint64_t hash(std::uint8_t kind, std::string_view value) noexcept {
+    return std::hash<std::string_view>{}(value) * 0x9E3779B97F4A7C15ull + kind;
+  }
+  // The newest item of `h` (no_slot if none); links `idx` in front of it.
+  std::uint32_t push(std::uint64_t h, std::uint32_t idx) {
+    if ((size_ + 1) * 2 > slots_.size()) grow();
+    slot& s = slots_[find_slot(h)];
+    if (s.head == no_slot) {
+      s.hash = h;
+      ++size_;
+    }
+    const std::uint32_t previous = s.head;
+    s.head = idx;
+    return previous;
+  }
+  std::uint32_t head(std::uint64_t h) const noexcept {
+    return slots_.empty() ? no_slot : slots_[find_slot(h)].head;
+  }
+
+ private:
+  struct slot {
+    std::uint64_t hash = 0;
+    std::uint32_t head = no_slot;
+  };
+  std::size_t find_slot(std::uint64_t h) const noexcept {
+    for (std::size_t i = (h ^ (h >> 29)) & mask_;; i = (i + 1) & mask_) {
+      if (slots_[i].head == no_slot || slots_[i].hash == h) return i;
+    }
+  }
+  void grow() {
+    std::vector<slot> old = std::move(slots_);
+    slots_.assign(std::max<std::size_t>(1024, old.size() * 2), slot{});
+    mask_ = slots_.size() - 1;
+    for (const auto& s : old) {
+      if (s.head != no_slot) slots_[find_slot(s.hash)] = s;
     }
   }
   std::vector<slot> slots_;
@@ -383,7 +434,7 @@ struct dispatch_projection::state {
   std::vector<print_totals> totals;                                      // per konteringskode
   std::vector<std::uint32_t> varslet;          // items whose status is VARSLET
   std::vector<std::uint32_t> with_anomalies;   // items holding an anomaly
-  std::unordered_map<std::string, std::vector<std::uint32_t>> by_mottaker;  // kind char + value
+  recipient_index by_mottaker;
   std::uint64_t anomaly_total = 0;
   // What search filters on, by item, packed: a scan over a million items
   // stays in cache instead of touching each item.
@@ -475,9 +526,7 @@ struct dispatch_projection::state {
     if (!f.anomalies.empty()) with_anomalies.push_back(idx);
     anomaly_total += f.anomalies.size();
     if (f.digital_kind != no_digital_id) {
-      std::string key(1, static_cast<char>('0' + f.digital_kind));
-      key += f.digital_value;
-      by_mottaker[std::move(key)].push_back(idx);
+      f.same_recipient = by_mottaker.push(recipient_index::hash(f.digital_kind, f.digital_value), idx);
     }
     pending.push_back({f.history.front().time, f.history.front().at(), idx});
   }
