@@ -205,21 +205,6 @@ dispatch_projection::~dispatch_projection() = default;
 
 void dispatch_projection::apply(const event_view& e) { s_->apply(e); }
 
-void dispatch_projection::prefetch(std::string_view stream, int stage) const noexcept {
-  // Only the spelling apply() accepts for a forsendelse's own events.
-  if (stream.size() != stream_prefix.size() + 36 || !stream.starts_with(stream_prefix)) return;
-  const auto id = parse_lower_uuid(stream.substr(stream_prefix.size()));
-  if (!id) return;
-  const auto& s = *s_;
-  if (stage == 0) return s.by_id.prefetch(*id);
-  const auto idx = s.by_id.find(*id);
-  if (idx == id_table::none) return;
-  const auto& f = s.items[idx];
-  __builtin_prefetch(&f);
-  __builtin_prefetch(reinterpret_cast<const char*>(&f) + 64);
-  __builtin_prefetch(&s.hot[idx]);
-}
-
 void dispatch_projection::take_changes(record_changes& out) {
   auto& s = *s_;
   // Key order: "a/" (orphans, by position) before "f/" (by id).

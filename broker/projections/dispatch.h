@@ -54,9 +54,6 @@ class dispatch_projection final : public projection {
 
   std::string_view name() const noexcept override { return "dispatch-status"; }
   void apply(const event_view& e) override;
-  // Stage 0: the id table's slot of the stream's forsendelse; stage 1: the
-  // item and its history.
-  void prefetch(std::string_view stream, int stage) const noexcept override;
   void take_changes(record_changes& out) override;
   bool load(std::string_view key, std::string_view value) override;
   void finish_load() override;

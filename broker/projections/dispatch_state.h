@@ -217,9 +217,6 @@ class id_table {
     }
   }
   bool contains(const event_id& id) const noexcept { return find(id) != none; }
-  void prefetch(const event_id& id) const noexcept {
-    if (!slots_.empty()) __builtin_prefetch(&slots_[home(id)]);
-  }
   // `id` must not be present.
   void insert(const event_id& id, std::uint32_t idx) {
     if ((size_ + 1) * 2 > slots_.size()) grow();

@@ -20,20 +20,10 @@ std::uint64_t feeder::apply_batch(projection& p, std::uint32_t partition, const 
   if (!events) return 0;
   const std::uint64_t base = batch.base_offset();
   std::uint64_t applied = 0;
-  // The events applied are [first, last); prefetch hints run ahead of them.
-  constexpr flatbuffers::uoffset_t ahead0 = 16, ahead1 = 8;
-  const auto n = events->size();
-  const auto first = static_cast<flatbuffers::uoffset_t>(from > base ? std::min<std::uint64_t>(from - base, n) : 0);
-  const auto last = static_cast<flatbuffers::uoffset_t>(to > base ? std::min<std::uint64_t>(to - base, n) : 0);
-  auto hint = [&](flatbuffers::uoffset_t j, int stage) {
-    if (j < last) p.prefetch(view(events->Get(j)->stream()), stage);
-  };
-  for (flatbuffers::uoffset_t j = first; j < std::min(last, first + ahead0); ++j) hint(j, 0);
-  for (flatbuffers::uoffset_t j = first; j < std::min(last, first + ahead1); ++j) hint(j, 1);
-  for (flatbuffers::uoffset_t i = first; i < last; ++i) {
+  for (flatbuffers::uoffset_t i = 0; i < events->size(); ++i) {
     const std::uint64_t offset = base + i;
-    hint(i + ahead0, 0);
-    hint(i + ahead1, 1);
+    if (offset < from) continue;
+    if (offset >= to) break;
     const auto* e = events->Get(i);
     event_view v;
     v.at = position{partition, offset};

@@ -112,17 +112,6 @@ class projection {
   // leaves the rest of the state unchanged.
   virtual void apply(const event_view& e) = 0;
 
-  // A hint that an event of `stream` is a few events ahead: a projection at
-  // millions of entities spends most of apply() waiting for memory, and
-  // this lets it start loading what that event will touch. The feeder calls
-  // stage 0 about 16 events ahead and stage 1 about 8 ahead, so stage 1 can
-  // follow what stage 0 brought in. Changes nothing observable; the
-  // default ignores it.
-  virtual void prefetch(std::string_view stream, int stage) const noexcept {
-    (void)stream;
-    (void)stage;
-  }
-
   // Appends every record changed since the last call to `out` (each key
   // once, with its latest value) and forgets the changes.
   virtual void take_changes(record_changes& out) = 0;

@@ -114,21 +114,6 @@ void reskontra_projection::apply(const event_view& e) {
   }
 }
 
-void reskontra_projection::prefetch(std::string_view stream, int stage) const noexcept {
-  const auto& s = *s_;
-  auto hint = [stage](const auto& table, std::string_view id) {
-    if (stage == 0) {
-      table.prefetch_slot(id);
-    } else {
-      table.prefetch_entity(id);
-    }
-  };
-  if (stream.starts_with("invoice-")) return hint(s.receivables, stream.substr(8));
-  if (stream.starts_with("payment-order-")) return hint(s.orders, stream.substr(14));
-  if (stream.starts_with("payment-")) return hint(s.payments, stream.substr(8));
-  if (stream.starts_with("supplier-invoice-")) return hint(s.payables, stream.substr(17));
-}
-
 std::optional<std::string> reskontra_projection::check_invariants() const {
   const auto& s = *s_;
   struct sums {

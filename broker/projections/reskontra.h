@@ -48,10 +48,6 @@ class reskontra_projection final : public projection {
 
   std::string_view name() const noexcept override { return "reskontra"; }
   void apply(const event_view& e) override;
-  // The entity a stream names by the catalog's convention (invoice-<id>,
-  // payment-<id>, supplier-invoice-<id>, payment-order-<id>): stage 0 its
-  // id table slot, stage 1 the entity.
-  void prefetch(std::string_view stream, int stage) const noexcept override;
   void take_changes(record_changes& out) override;
   bool load(std::string_view key, std::string_view value) override;
   void finish_load() override;

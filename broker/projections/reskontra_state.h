@@ -138,17 +138,6 @@ class id_table {
     return const_cast<id_table*>(this)->find(id, hash_id(id));
   }
   bool contains(std::string_view id) const noexcept { return find(id) != nullptr; }
-  // Hints (projection::prefetch): the slot `id` hashes to; the entity once
-  // that slot is in cache.
-  void prefetch_slot(std::string_view id) const noexcept {
-    if (!slots_.empty()) __builtin_prefetch(&slots_[tag_of(hash_id(id)) & mask_]);
-  }
-  void prefetch_entity(std::string_view id) const noexcept {
-    if (const T* x = find(id)) {
-      __builtin_prefetch(x);
-      __builtin_prefetch(reinterpret_cast<const char*>(x) + 64);
-    }
-  }
 
   // The entity under `id`; created (a long id stored in `ids`) when absent,
   // then second is true.
