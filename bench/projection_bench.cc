@@ -25,6 +25,8 @@
 #include <thread>
 #include <vector>
 
+#include <time.h>
+
 #include <spdlog/spdlog.h>
 
 #include "bench/commands.h"
@@ -55,6 +57,8 @@ struct options {
   std::string dir;
   std::uint64_t seed = 1;
   std::vector<std::string> only;
+  // Partitions kept between runs (generation takes minutes at 10M events).
+  std::string keep;
 };
 
 void usage() {
@@ -64,7 +68,9 @@ void usage() {
                "  --repeat N    rounds of raw replay and rebuild; medians are printed (default 3)\n"
                "  --dir DIR     where the temporary partitions go (default $TMPDIR or /tmp)\n"
                "  --seed S      scenario seed (default 1)\n"
-               "  --only NAMES  comma-separated: dispatch-status, reskontra (default both)\n");
+               "  --only NAMES  comma-separated: dispatch-status, reskontra (default both)\n"
+               "  --keep DIR    keep the generated partitions in DIR/NAME-EVENTS-SEED and reuse them\n"
+               "                in later runs with the same options (default: a temporary directory)\n");
 }
 
 struct setup {
@@ -85,6 +91,9 @@ using logs = std::vector<std::unique_ptr<storage::partition_log>>;
 bool load(const setup& s, const options& o, const std::string& dir, logs& out, double& seconds) {
   storage::log_options lo;
   lo.segment_bytes = 256ull << 20;
+  // A kept directory is reused only when a run wrote all of it.
+  const std::string complete = dir + "/complete";
+  const bool reuse = std::filesystem::exists(complete);
   for (std::uint32_t p = 0; p < s.partitions; ++p) {
     auto log = storage::partition_log::open(dir + "/" + std::to_string(p), lo);
     if (!log) {
@@ -93,6 +102,10 @@ bool load(const setup& s, const options& o, const std::string& dir, logs& out, d
       return false;
     }
     out.push_back(std::move(log).value());
+  }
+  if (reuse) {
+    seconds = 0;
+    return true;
   }
   gen::options go;
   go.kind = s.domain;
@@ -134,6 +147,9 @@ bool load(const setup& s, const options& o, const std::string& dir, logs& out, d
     while (l->head() < l->stats().written) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   seconds = seconds_between(t0, now_ns());
+  if (!o.keep.empty()) {
+    if (std::FILE* m = std::fopen(complete.c_str(), "w")) std::fclose(m);
+  }
   return true;
 }
 
@@ -160,9 +176,18 @@ std::uint64_t replay(const logs& parts, F&& per_batch) {
   return events;
 }
 
+// This thread's CPU time: on a shared machine the wall-clock rate moves
+// with the neighbours' load, CPU time per event much less.
+std::uint64_t thread_cpu_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
 struct round_result {
   double raw_events_s = NAN;
   double rebuild_events_s = NAN;
+  double rebuild_cpu_ns = NAN;  // CPU time per event of the rebuild
   std::uint64_t anomalies = 0;
   std::string digest;
 };
@@ -187,8 +212,9 @@ round_result run_round(const setup& s, const logs& parts) {
   auto made = projections::make_projection(s.projection, *config);
   auto& p = **made;
   projections::feeder feed;
-  std::vector<projections::record_change> changes;
+  projections::record_changes changes;
   std::uint64_t since = 0;
+  const auto cpu0 = thread_cpu_ns();
   t0 = now_ns();
   const auto events = replay(parts, [&](std::uint32_t part, const fb::RecordBatch& b, std::uint64_t from, std::uint64_t to) {
     since += feed.apply_batch(p, part, b, from, to);
@@ -201,6 +227,7 @@ round_result run_round(const setup& s, const logs& parts) {
   changes.clear();
   p.take_changes(changes);
   r.rebuild_events_s = double(events) / seconds_between(t0, now_ns());
+  r.rebuild_cpu_ns = double(thread_cpu_ns() - cpu0) / double(events);
   r.anomalies = p.anomaly_count();
   r.digest = codec::to_hex(projections::state_digest(p)).substr(0, 16);
   return r;
@@ -230,6 +257,8 @@ int projection_main(std::span<char*> args) {
       o.dir = value();
     } else if (a == "--seed") {
       o.seed = std::strtoull(std::string(value()).c_str(), nullptr, 10);
+    } else if (a == "--keep") {
+      o.keep = value();
     } else if (a == "--only") {
       std::string list(value());
       for (std::size_t pos = 0; pos <= list.size();) {
@@ -253,15 +282,28 @@ int projection_main(std::span<char*> args) {
 
   std::vector<std::vector<std::string>> cells = {
       {"projection", "events", "partitions", "raw replay ev/s", "rebuild ev/s", "rebuild/raw", "target ev/s",
-       "met", "anomalies", "digest"}};
+       "met", "rebuild CPU ns/ev", "anomalies", "digest"}};
   for (const auto& s : setups) {
     if (!o.only.empty() && std::find(o.only.begin(), o.only.end(), s.projection) == o.only.end()) continue;
-    std::string tmpl = parent + "/muninn-bench-projection-XXXXXX";
-    if (!mkdtemp(tmpl.data())) {
-      std::fprintf(stderr, "muninn-bench projection: cannot create a directory in %s\n", parent.c_str());
-      return 1;
+    std::string dir;
+    if (!o.keep.empty()) {
+      dir = o.keep + "/" + std::string(s.projection) + "-" + std::to_string(o.events) + "-" + std::to_string(o.seed);
+      std::error_code ec;
+      // What an interrupted run left is generated again.
+      if (!std::filesystem::exists(dir + "/complete")) std::filesystem::remove_all(dir, ec);
+      std::filesystem::create_directories(dir, ec);
+      if (ec) {
+        std::fprintf(stderr, "muninn-bench projection: cannot create %s: %s\n", dir.c_str(), ec.message().c_str());
+        return 1;
+      }
+    } else {
+      std::string tmpl = parent + "/muninn-bench-projection-XXXXXX";
+      if (!mkdtemp(tmpl.data())) {
+        std::fprintf(stderr, "muninn-bench projection: cannot create a directory in %s\n", parent.c_str());
+        return 1;
+      }
+      dir = tmpl;
     }
-    const std::string dir = tmpl;
     logs parts;
     double load_s = 0;
     std::fprintf(stderr, "%s: generating and appending %llu events...\n", s.projection.data(),
@@ -269,26 +311,28 @@ int projection_main(std::span<char*> args) {
     const bool loaded = load(s, o, dir, parts, load_s);
     if (loaded) {
       std::fprintf(stderr, "%s: loaded in %.1f s; %d rounds\n", s.projection.data(), load_s, o.repeat);
-      std::vector<double> raw, rebuild;
+      std::vector<double> raw, rebuild, cpu;
       round_result last;
       for (int i = 0; i < o.repeat; ++i) {
         last = run_round(s, parts);
         raw.push_back(last.raw_events_s);
         rebuild.push_back(last.rebuild_events_s);
-        std::fprintf(stderr, "  round %d: raw %.0f ev/s, rebuild %.0f ev/s\n", i + 1, last.raw_events_s,
-                     last.rebuild_events_s);
+        cpu.push_back(last.rebuild_cpu_ns);
+        std::fprintf(stderr, "  round %d: raw %.0f ev/s, rebuild %.0f ev/s (CPU %.0f ns/event)\n", i + 1,
+                     last.raw_events_s, last.rebuild_events_s, last.rebuild_cpu_ns);
       }
       const double raw_m = median_of(raw), rebuild_m = median_of(rebuild);
       cells.push_back({std::string(s.projection), storage_bench::count_text(double(o.events)),
                        std::to_string(s.partitions), storage_bench::count_text(raw_m),
                        storage_bench::count_text(rebuild_m), storage_bench::real_text(rebuild_m / raw_m),
                        storage_bench::count_text(target_events_per_s), rebuild_m >= target_events_per_s ? "yes" : "NO",
+                       std::to_string(static_cast<long>(std::lround(median_of(cpu)))),
                        storage_bench::count_text(double(last.anomalies)), last.digest});
     }
     for (auto& l : parts) l->close();
     parts.clear();
     std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
+    if (o.keep.empty()) std::filesystem::remove_all(dir, ec);
     if (!loaded) return 1;
   }
   std::printf("\nProjection rebuild from offset 0 vs raw replay of the same events (medians of %d rounds)\n\n",

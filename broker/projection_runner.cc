@@ -94,7 +94,7 @@ struct instance {
   std::vector<std::uint64_t> applied;
   std::vector<std::uint64_t> checkpoint;
   std::uint64_t unsaved = 0;  // events applied since the last checkpoint
-  std::vector<projections::record_change> changes;  // scratch
+  projections::record_changes changes;  // scratch, kept for its memory
 
   // Writes the changed records and the checkpoint in one batch: the store
   // never holds records of one position with the checkpoint of another.

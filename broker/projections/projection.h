@@ -23,10 +23,64 @@ namespace muninn::projections {
 
 // A record created, changed (value) or erased (nullopt) since the last
 // take_changes(). Keys and values are canonical: the same events give the
-// same bytes on any machine.
+// same bytes on any machine. Views into the record_changes holding it.
 struct record_change {
-  std::string key;
-  std::optional<std::string> value;
+  std::string_view key;
+  std::optional<std::string_view> value;
+};
+
+// What take_changes() hands over: the changed records packed in one buffer
+// the caller keeps between calls, so that once it has grown to a
+// checkpoint's size taking changes allocates nothing per record (a rebuild
+// writes a few records per event; two heap strings each cost more than
+// encoding them). Views from it are valid until the next non-const call.
+class record_changes {
+ public:
+  void put(std::string_view key, std::string_view value) {
+    value_buffer(key).append(value);
+    end_value();
+  }
+  void erase(std::string_view key);
+  // Encoding in place: appends `key` and returns the buffer the value is to
+  // be appended to; end_value() closes the record. Nothing else between.
+  std::string& value_buffer(std::string_view key);
+  void end_value();
+
+  // Forgets the records, keeps the memory.
+  void clear() noexcept {
+    bytes_.clear();
+    entries_.clear();
+  }
+  std::size_t size() const noexcept { return entries_.size(); }
+  bool empty() const noexcept { return entries_.empty(); }
+  record_change operator[](std::size_t i) const noexcept;
+
+  class iterator {
+   public:
+    iterator(const record_changes* c, std::size_t i) : c_(c), i_(i) {}
+    record_change operator*() const noexcept { return (*c_)[i_]; }
+    iterator& operator++() noexcept {
+      ++i_;
+      return *this;
+    }
+    bool operator==(const iterator&) const = default;
+
+   private:
+    const record_changes* c_;
+    std::size_t i_;
+  };
+  iterator begin() const noexcept { return {this, 0}; }
+  iterator end() const noexcept { return {this, entries_.size()}; }
+
+ private:
+  static constexpr std::uint32_t erased = 0xFFFFFFFF;
+  struct entry {
+    std::size_t key_at;  // the value follows the key
+    std::uint32_t key_size;
+    std::uint32_t value_size;  // `erased` for an erased record
+  };
+  std::string bytes_;
+  std::vector<entry> entries_;
 };
 
 // Query parameters exactly as HTTP's query string or the CLI's flags give
@@ -60,7 +114,7 @@ class projection {
 
   // Appends every record changed since the last call to `out` (each key
   // once, with its latest value) and forgets the changes.
-  virtual void take_changes(std::vector<record_change>& out) = 0;
+  virtual void take_changes(record_changes& out) = 0;
 
   // Restores one record written by take_changes (records arrive in key
   // order, into a fresh projection). False when the record cannot be read;

@@ -48,7 +48,7 @@ class reskontra_projection final : public projection {
 
   std::string_view name() const noexcept override { return "reskontra"; }
   void apply(const event_view& e) override;
-  void take_changes(std::vector<record_change>& out) override;
+  void take_changes(record_changes& out) override;
   bool load(std::string_view key, std::string_view value) override;
   void finish_load() override;
   void for_each_record(

@@ -592,12 +592,10 @@ bool load_meta(state& s, std::string_view value) {
 
 using namespace reskontra_detail;
 
-void reskontra_projection::take_changes(std::vector<record_change>& out) {
+void reskontra_projection::take_changes(record_changes& out) {
   auto& s = *s_;
   record_emitter r(s);
-  auto emit = [&out](std::string_view k, std::string_view v) {
-    out.push_back(record_change{std::string(k), std::string(v)});
-  };
+  auto emit = [&out](std::string_view k, std::string_view v) { out.put(k, v); };
   std::vector<const anomaly*> as;
   for (; s.anomalies_taken < s.anomalies.size(); ++s.anomalies_taken) as.push_back(&s.anomalies[s.anomalies_taken]);
   auto parties = take_dirty(s.dirty_parties);
@@ -609,8 +607,6 @@ void reskontra_projection::take_changes(std::vector<record_change>& out) {
   auto payments = take_dirty(s.dirty_payments);
   auto payables = take_dirty(s.dirty_payables);
   auto others = take_dirty(s.dirty_others);
-  out.reserve(out.size() + as.size() + parties.size() + ledger.size() + receivables.size() + allocations.size() +
-              plans.size() + orders.size() + payments.size() + payables.size() + others.size() + 1);
   r.anomalies(as, emit);
   r.entities("c/", parties, emit);
   r.ledger(ledger, emit);

@@ -83,13 +83,13 @@ std::unique_ptr<projections::projection> fresh(const std::string& name) {
 
 // What the runner's store would hold: every change taken, applied in order.
 void take_into(projections::projection& p, std::map<std::string, std::string>& store) {
-  std::vector<projections::record_change> changes;
+  projections::record_changes changes;
   p.take_changes(changes);
-  for (auto& c : changes) {
+  for (const auto c : changes) {
     if (c.value) {
-      store[c.key] = std::move(*c.value);
+      store[std::string(c.key)] = *c.value;
     } else {
-      store.erase(c.key);
+      store.erase(std::string(c.key));
     }
   }
 }

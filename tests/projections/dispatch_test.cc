@@ -636,12 +636,12 @@ TEST_CASE("dispatch: records round trip through take_changes and load", "[projec
   std::map<std::string, std::string> store;
   std::size_t applied = 0;
   auto take = [&] {
-    std::vector<mp::record_change> changes;
+    mp::record_changes changes;
     p.take_changes(changes);
     for (std::size_t i = 1; i < changes.size(); ++i) CHECK(changes[i - 1].key < changes[i].key);
-    for (auto& c : changes) {
+    for (const auto c : changes) {
       REQUIRE(c.value);
-      store[c.key] = *c.value;
+      store[std::string(c.key)] = *c.value;
     }
     return changes.size();
   };
@@ -678,7 +678,7 @@ TEST_CASE("dispatch: records round trip through take_changes and load", "[projec
   }
   CHECK(mp::state_digest(loaded) == mp::state_digest(p));
   CHECK(answers(loaded) == answers(p));
-  std::vector<mp::record_change> c1, c2;
+  mp::record_changes c1, c2;
   p.take_changes(c1);
   loaded.take_changes(c2);
   CHECK(c1.size() == c2.size());
@@ -816,7 +816,7 @@ TEST_CASE("dispatch: hostile data never crashes and keeps the state readable", "
   (void)q(p, "anomalies", {{"limit", "1000"}});
   (void)q(p, "due", {{"at", "9999-12-31T23:59:59Z"}});
   (void)q(p, "search", {{"limit", "1000"}});
-  std::vector<mp::record_change> changes;
+  mp::record_changes changes;
   p.take_changes(changes);
   mp::dispatch_projection loaded;
   for (const auto& c : changes) REQUIRE(loaded.load(c.key, *c.value));
@@ -925,7 +925,7 @@ TEST_CASE("dispatch: apply cost per event", "[.bench][dispatch]") {
     p.apply(v);
   }
   const auto mid = std::chrono::steady_clock::now();
-  std::vector<mp::record_change> changes;
+  mp::record_changes changes;
   p.take_changes(changes);
   const auto end = std::chrono::steady_clock::now();
   const double ns = std::chrono::duration<double, std::nano>(mid - start).count() / static_cast<double>(meta.size());

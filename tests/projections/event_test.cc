@@ -28,7 +28,7 @@ class fixed_records final : public mp::projection {
   std::vector<std::pair<std::string, std::string>> records;
   std::string_view name() const noexcept override { return "fixed"; }
   void apply(const mp::event_view&) override {}
-  void take_changes(std::vector<mp::record_change>&) override {}
+  void take_changes(mp::record_changes&) override {}
   bool load(std::string_view, std::string_view) override { return true; }
   std::uint64_t anomaly_count() const noexcept override { return 0; }
   void for_each_record(

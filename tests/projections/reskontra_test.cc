@@ -634,12 +634,12 @@ struct generator {
 
 std::map<std::string, std::string> apply_changes(std::map<std::string, std::string>& store,
                                                  mp::projection& p) {
-  std::vector<mp::record_change> changes;
+  mp::record_changes changes;
   p.take_changes(changes);
   for (std::size_t i = 1; i < changes.size(); ++i) REQUIRE(changes[i - 1].key < changes[i].key);
-  for (auto& c : changes) {
-    if (c.value) store[c.key] = *c.value;
-    else store.erase(c.key);
+  for (const auto c : changes) {
+    if (c.value) store[std::string(c.key)] = *c.value;
+    else store.erase(std::string(c.key));
   }
   return store;
 }
@@ -688,7 +688,7 @@ TEST_CASE("reskontra: records round-trip through take_changes and load", "[resko
   CHECK(all_answers(fresh, test_parties) == all_answers(h.p, test_parties));
   CHECK_FALSE(fresh.check_invariants());
   // Nothing is dirty right after a load.
-  std::vector<mp::record_change> none;
+  mp::record_changes none;
   fresh.take_changes(none);
   CHECK(none.empty());
 
@@ -932,7 +932,7 @@ TEST_CASE("reskontra: apply cost per event", "[.bench][reskontra-bench]") {
     const auto t2 = cpu_now();
     // As the runner does before a checkpoint: the changes every 100,000.
     mp::reskontra_projection p3;
-    std::vector<mp::record_change> changes;
+    mp::record_changes changes;
     std::chrono::nanoseconds taking{0};
     for (std::size_t i = 0; i < log.size(); ++i) {
       feed(p3, reader, log[i]);
@@ -970,7 +970,7 @@ TEST_CASE("reskontra: fingerprint of a generated scenario", "[.bench][reskontra-
   mp::reskontra_projection p;
   mp::data_reader reader;
   muninn::codec::sha256 changes;
-  std::vector<mp::record_change> out;
+  mp::record_changes out;
   std::vector<std::string> parties;
   std::uint64_t n = 0;
   auto take = [&] {
@@ -979,7 +979,7 @@ TEST_CASE("reskontra: fingerprint of a generated scenario", "[.bench][reskontra-
     for (const auto& c : out) {
       changes.update(c.key);
       changes.update("\x1f");
-      changes.update(c.value ? *c.value : std::string("\x00deleted", 8));
+      changes.update(c.value ? *c.value : std::string_view("\x00deleted", 8));
       changes.update("\x1e");
     }
   };

@@ -1,0 +1,603 @@
+// Internal to the dispatch-status projection (dispatch*.cc only): its
+// state, the item and anomaly types, the id table and chunked storage, and
+// the record encoding helpers. Items live in fixed chunks (indexes stay
+// valid, nothing moves as the state grows) found through an open-addressing
+// id table; derived views (counts, totals, VARSLET set, search order) are
+// rebuilt by index() from complete items, so they never become records.
+// Not thread-safe (projection.h).
+#pragma once
+
+#include "broker/projections/dispatch.h"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cstring>
+#include <deque>
+#include <limits>
+#include <map>
+#include <span>
+#include <unordered_map>
+
+#include "broker/projections/identifiers.h"
+#include "broker/projections/json_writer.h"
+#include "broker/projections/norway_calendar.h"
+#include "codec/batch.h"
+#include "codec/json.h"
+
+namespace muninn::projections::dispatch_detail {
+
+
+using codec::event_id;
+
+// Record format version (docs/projections-dispatch.md). Bump on any change.
+inline constexpr std::uint8_t record_version = 1;
+inline constexpr std::string_view forsendelse_prefix = "f/";
+inline constexpr std::string_view orphan_prefix = "a/";
+inline constexpr std::string_view stream_prefix = "forsendelse-";
+
+// Text copied from an event into an anomaly is bounded: hostile data must
+// not make anomalies the largest thing in the state.
+inline constexpr std::size_t max_copied = 100;
+
+inline constexpr std::uint8_t no_digital_id = 0xFF;
+inline constexpr std::uint32_t no_slot = std::numeric_limits<std::uint32_t>::max();
+
+inline constexpr std::array<std::string_view, dispatch_status_count> status_names = {
+    "MOTTATT",   "AKSEPTERT",   "AVVIST",    "VARSLET",    "KLAR_FOR_MOTTAK",
+    "LEST",      "SENDT_DIGITALT", "SENDT_PRINT", "PRINTET", "SENDT_SDP",
+    "LEVERT_SDP", "IKKE_LEVERT", "MANUELT_HANDTERT", "SLETTET"};
+
+constexpr std::size_t operator+(dispatch_status s) { return static_cast<std::size_t>(s); }
+constexpr std::uint16_t bit(dispatch_status s) { return static_cast<std::uint16_t>(1u << static_cast<unsigned>(s)); }
+
+// domain.md's table: allowed[from] is the set of statuses `from` may go to.
+inline constexpr std::array<std::uint16_t, dispatch_status_count> allowed = [] {
+  using enum dispatch_status;
+  std::array<std::uint16_t, dispatch_status_count> a{};
+  a[+mottatt] = bit(akseptert) | bit(avvist);
+  a[+akseptert] = bit(varslet) | bit(klar_for_mottak) | bit(sendt_sdp) | bit(sendt_print);
+  a[+varslet] = bit(lest) | bit(sendt_print) | bit(sendt_digitalt) | bit(manuelt_handtert);
+  a[+klar_for_mottak] = bit(lest);
+  a[+sendt_sdp] = bit(levert_sdp) | bit(ikke_levert);
+  a[+sendt_digitalt] = bit(lest) | bit(ikke_levert);
+  a[+levert_sdp] = bit(lest);
+  a[+sendt_print] = bit(printet) | bit(manuelt_handtert) | bit(lest);
+  // Every status that is not terminal (LEST included) may be deleted.
+  for (const auto s : {mottatt, akseptert, varslet, klar_for_mottak, lest, sendt_digitalt, sendt_print,
+                       sendt_sdp, levert_sdp}) {
+    a[+s] |= bit(slettet);
+  }
+  return a;
+}();
+
+inline std::string_view bounded(std::string_view s) { return s.substr(0, std::min(s.size(), max_copied)); }
+
+// ---- the state --------------------------------------------------------------
+
+// 24 bytes: most steps have no detalj, so the texts live beside the
+// history (forsendelse::detaljer, in the order of the entries that have one).
+struct history_entry {
+  std::int64_t time = 0;
+  std::uint64_t offset = 0;
+  std::uint32_t partition = 0;
+  dispatch_status status = dispatch_status::mottatt;
+  bool has_detalj = false;
+
+  position at() const noexcept { return {partition, offset}; }
+};
+
+struct anomaly {
+  position at;
+  std::string type;
+  std::string reason;
+  std::string forsendelse_id;  // orphans: the id text as read (bounded), maybe empty
+};
+
+struct print_receipt {
+  std::int64_t sorthvit_sider = 0, farge_sider = 0, konvolutter_automatisk = 0,
+               konvolutter_manuelt = 0, vekt_gram = 0, produksjonskostnad_minor = 0, porto_minor = 0;
+};
+
+inline constexpr std::array<const char*, 7> print_fields = {
+    "sorthvitSider", "fargeSider", "konvoluttertAutomatisk", "konvoluttertManuelt",
+    "vektGram", "produksjonskostnadMinor", "portoMinor"};
+
+inline std::array<std::int64_t*, 7> fields_of(print_receipt& p) {
+  return {&p.sorthvit_sider, &p.farge_sider, &p.konvolutter_automatisk, &p.konvolutter_manuelt,
+          &p.vekt_gram, &p.produksjonskostnad_minor, &p.porto_minor};
+}
+inline std::array<std::int64_t, 7> values_of(const print_receipt& p) {
+  return {p.sorthvit_sider, p.farge_sider, p.konvolutter_automatisk, p.konvolutter_manuelt,
+          p.vekt_gram, p.produksjonskostnad_minor, p.porto_minor};
+}
+
+struct forsendelse {
+  event_id id;
+  std::uint32_t avsender = 0;        // interned (avsendere_)
+  std::uint32_t konteringskode = 0;  // interned (konteringskoder_); 0 = none
+  std::uint8_t digital_kind = no_digital_id;  // id_kind value
+  std::uint8_t brevtype = 0;                  // 0 none, 1 APOST, 2 BPOST
+  bool kun_digital = false;
+  bool dirty = false;
+  dispatch_status status = dispatch_status::mottatt;
+  std::uint32_t varslet_slot = no_slot;  // index in varslet_ while VARSLET
+  std::uint32_t same_recipient = no_slot;  // the previous item in its recipient_index chain
+  std::int64_t due = 0;                  // valid while VARSLET
+  std::string tittel, navn, digital_value;
+  std::optional<print_receipt> print;
+  std::vector<history_entry> history;  // never empty: [0] is MOTTATT
+  std::vector<std::string> detaljer;    // one per history entry with has_detalj
+  std::vector<anomaly> anomalies;
+};
+
+// Interned names; the ids depend on arrival order, so they never reach a
+// record or an answer (answers sort by the names).
+class interner {
+ public:
+  std::uint32_t intern(std::string_view s) {
+    if (const auto it = ids_.find(s); it != ids_.end()) return it->second;
+    names_.emplace_back(s);
+    const auto id = static_cast<std::uint32_t>(names_.size() - 1);
+    ids_.emplace(names_.back(), id);
+    return id;
+  }
+  std::optional<std::uint32_t> find(std::string_view s) const {
+    const auto it = ids_.find(s);
+    if (it == ids_.end()) return std::nullopt;
+    return it->second;
+  }
+  const std::string& name(std::uint32_t id) const { return names_[id]; }
+  std::size_t size() const noexcept { return names_.size(); }
+
+ private:
+  std::deque<std::string> names_;  // a deque: the map's views stay valid
+  std::unordered_map<std::string_view, std::uint32_t> ids_;
+};
+
+struct time_key {
+  std::int64_t time;
+  position at;
+  std::uint32_t idx;
+};
+inline bool older(const time_key& a, const time_key& b) {
+  return a.time != b.time ? a.time < b.time : a.at < b.at;
+}
+
+struct print_totals {
+  std::uint64_t receipts = 0;
+  std::array<std::int64_t, 7> sums{};
+};
+
+inline std::int64_t saturating_add(std::int64_t a, std::int64_t b) {
+  std::int64_t r;
+  if (__builtin_add_overflow(a, b, &r)) return b > 0 ? std::numeric_limits<std::int64_t>::max()
+                                                     : std::numeric_limits<std::int64_t>::min();
+  return r;
+}
+
+// A UUID in exactly the canonical lowercase spelling. Upper case is refused
+// because the stream name (so the partition) depends on the spelling: two
+// spellings of one id could sit in two partitions, and then the state
+// would depend on how the partitions interleave.
+inline std::optional<event_id> parse_lower_uuid(std::string_view s) noexcept {
+  static constexpr auto hex = [] {
+    std::array<std::int8_t, 256> t{};
+    t.fill(-1);
+    for (int c = '0'; c <= '9'; ++c) t[static_cast<std::size_t>(c)] = static_cast<std::int8_t>(c - '0');
+    for (int c = 'a'; c <= 'f'; ++c) t[static_cast<std::size_t>(c)] = static_cast<std::int8_t>(c - 'a' + 10);
+    return t;
+  }();
+  static constexpr std::uint8_t at[16] = {0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34};
+  if (s.size() != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-') return std::nullopt;
+  event_id id;
+  int bad = 0;
+  for (std::size_t i = 0; i < 16; ++i) {
+    const int hi = hex[static_cast<unsigned char>(s[at[i]])];
+    const int lo = hex[static_cast<unsigned char>(s[at[i] + 1u])];
+    bad |= hi | lo;  // negative when either is not a lowercase hex digit
+    id.bytes[i] = static_cast<std::uint8_t>((hi << 4) | (lo & 15));
+  }
+  if (bad < 0) return std::nullopt;
+  return id;
+}
+
+// Forsendelser by id: open addressing with the ids inline (one cache miss
+// per lookup, no node per entry), linear probing, at most half full.
+class id_table {
+ public:
+  static constexpr std::uint32_t none = std::numeric_limits<std::uint32_t>::max();
+
+  std::uint32_t find(const event_id& id) const noexcept {
+    if (slots_.empty()) return none;
+    for (std::size_t i = home(id);; i = (i + 1) & mask_) {
+      const auto& s = slots_[i];
+      if (s.idx == none) return none;
+      if (s.id == id) return s.idx;
+    }
+  }
+  bool contains(const event_id& id) const noexcept { return find(id) != none; }
+  // `id` must not be present.
+  void insert(const event_id& id, std::uint32_t idx) {
+    if ((size_ + 1) * 2 > slots_.size()) grow();
+    place(id, idx);
+    ++size_;
+  }
+
+ private:
+  struct slot {
+    event_id id;
+    std::uint32_t idx = none;
+  };
+  std::size_t home(const event_id& id) const noexcept { return codec::event_id_hash{}(id) & mask_; }
+  void place(const event_id& id, std::uint32_t idx) noexcept {
+    std::size_t i = home(id);
+    while (slots_[i].idx != none) i = (i + 1) & mask_;
+    slots_[i] = slot{id, idx};
+  }
+  void grow() {
+    std::vector<slot> old = std::move(slots_);
+    slots_.assign(std::max<std::size_t>(1024, old.size() * 2), slot{});
+    mask_ = slots_.size() - 1;
+    for (const auto& s : old) {
+      if (s.idx != none) place(s.id, s.idx);
+    }
+  }
+  std::vector<slot> slots_;
+  std::size_t mask_ = 0;
+  std::size_t size_ = 0;
+};
+
+// Items by digital recipient (kind and normalised value), for search: a
+// table from the recipient's hash to its newest item, each item linking to
+// the previous one of the same hash (forsendelse::same_recipient). A node
+// and a vector per recipient, as a map of vectors has, cost more than the
+// rest of indexing an item at millions of recipients. Chains are walked
+// with an exact comparison, so a hash collision only lengthens one.
+class recipient_index {
+ public:
+  static std::uint64_t hash(std::uint8_t kind, std::string_view value) noexcept {
+    return std::hash<std::string_view>{}(value) * 0x9E3779B97F4A7C15ull + kind;
+  }
+  // The newest item of `h` (no_slot if none); links `idx` in front of it.
+  std::uint32_t push(std::uint64_t h, std::uint32_t idx) {
+    if ((size_ + 1) * 2 > slots_.size()) grow();
+    slot& s = slots_[find_slot(h)];
+    if (s.head == no_slot) {
+      s.hash = h;
+      ++size_;
+    }
+    const std::uint32_t previous = s.head;
+    s.head = idx;
+    return previous;
+  }
+  std::uint32_t head(std::uint64_t h) const noexcept {
+    return slots_.empty() ? no_slot : slots_[find_slot(h)].head;
+  }
+
+ private:
+  struct slot {
+    std::uint64_t hash = 0;
+    std::uint32_t head = no_slot;
+  };
+  std::size_t find_slot(std::uint64_t h) const noexcept {
+    for (std::size_t i = (h ^ (h >> 29)) & mask_;; i = (i + 1) & mask_) {
+      if (slots_[i].head == no_slot || slots_[i].hash == h) return i;
+    }
+  }
+  void grow() {
+    std::vector<slot> old = std::move(slots_);
+    slots_.assign(std::max<std::size_t>(1024, old.size() * 2), slot{});
+    mask_ = slots_.size() - 1;
+    for (const auto& s : old) {
+      if (s.head != no_slot) slots_[find_slot(s.hash)] = s;
+    }
+  }
+  std::vector<slot> slots_;
+  std::size_t mask_ = 0;
+  std::size_t size_ = 0;
+};
+
+// Items in fixed chunks: growing never moves one (no copying of the whole
+// state at each doubling, and references stay valid).
+template <class T>
+class chunked {
+ public:
+  static constexpr std::size_t chunk = 4096;
+  T& operator[](std::size_t i) noexcept { return chunks_[i / chunk][i % chunk]; }
+  const T& operator[](std::size_t i) const noexcept { return chunks_[i / chunk][i % chunk]; }
+  std::size_t size() const noexcept { return size_; }
+  T& emplace_back() {
+    if (size_ % chunk == 0 && size_ / chunk == chunks_.size()) {
+      chunks_.push_back(std::make_unique<T[]>(chunk));
+    }
+    return (*this)[size_++];
+  }
+  void push_back(T&& v) { emplace_back() = std::move(v); }
+
+ private:
+  std::vector<std::unique_ptr<T[]>> chunks_;
+  std::size_t size_ = 0;
+};
+
+// ---- little-endian encoding -------------------------------------------------
+
+class encoder {
+ public:
+  explicit encoder(std::string& out) : out_(out) {}
+  void u8(std::uint8_t v) { out_.push_back(static_cast<char>(v)); }
+  void u32(std::uint32_t v) {
+    char b[4];
+    for (int i = 0; i < 4; ++i) b[i] = static_cast<char>(v >> (8 * i));
+    out_.append(b, sizeof b);
+  }
+  void u64(std::uint64_t v) {
+    char b[8];
+    for (int i = 0; i < 8; ++i) b[i] = static_cast<char>(v >> (8 * i));
+    out_.append(b, sizeof b);
+  }
+  void i64(std::int64_t v) { u64(static_cast<std::uint64_t>(v)); }
+  void str(std::string_view s) {
+    u32(static_cast<std::uint32_t>(s.size()));
+    out_.append(s);
+  }
+  void raw(const void* p, std::size_t n) { out_.append(static_cast<const char*>(p), n); }
+
+ private:
+  std::string& out_;
+};
+
+class decoder {
+ public:
+  explicit decoder(std::string_view in) : in_(in) {}
+  bool ok() const noexcept { return ok_; }
+  bool done() const noexcept { return ok_ && pos_ == in_.size(); }
+  std::uint8_t u8() { return static_cast<std::uint8_t>(take(1)[0]); }
+  std::uint32_t u32() { return static_cast<std::uint32_t>(le(4)); }
+  std::uint64_t u64() { return le(8); }
+  std::int64_t i64() { return static_cast<std::int64_t>(le(8)); }
+  std::string_view str() {
+    const std::uint32_t n = u32();
+    return take(n);
+  }
+  std::string_view take(std::size_t n) {
+    static constexpr char zeros[8] = {};
+    if (!ok_ || in_.size() - pos_ < n) {
+      ok_ = false;
+      return std::string_view(zeros, std::min<std::size_t>(n, sizeof zeros));
+    }
+    const auto s = in_.substr(pos_, n);
+    pos_ += n;
+    return s;
+  }
+
+ private:
+  std::uint64_t le(std::size_t n) {
+    const auto s = take(n);
+    std::uint64_t v = 0;
+    for (std::size_t i = 0; i < s.size(); ++i) v |= std::uint64_t{static_cast<unsigned char>(s[i])} << (8 * i);
+    return v;
+  }
+  std::string_view in_;
+  std::size_t pos_ = 0;
+  bool ok_ = true;
+};
+
+inline constexpr char hex_digits[] = "0123456789abcdef";
+
+inline void append_hex(std::string& out, std::uint64_t v, int digits) {
+  for (int i = digits - 1; i >= 0; --i) out.push_back(hex_digits[(v >> (4 * i)) & 15]);
+}
+
+inline std::string orphan_key(position p) {
+  std::string k(orphan_prefix);
+  append_hex(k, p.partition, 8);
+  append_hex(k, p.offset, 16);
+  return k;
+}
+
+// "f/" and the id's canonical spelling, without a heap string: take_changes
+// writes one per changed forsendelse.
+inline constexpr std::size_t forsendelse_key_size = 2 + 36;
+inline std::string_view forsendelse_key(const event_id& id, std::array<char, forsendelse_key_size>& buf) {
+  std::size_t n = 0;
+  for (const char c : forsendelse_prefix) buf[n++] = c;
+  for (std::size_t i = 0; i < id.bytes.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) buf[n++] = '-';
+    buf[n++] = hex_digits[id.bytes[i] >> 4];
+    buf[n++] = hex_digits[id.bytes[i] & 15];
+  }
+  return {buf.data(), n};
+}
+
+
+}  // namespace muninn::projections::dispatch_detail
+
+namespace muninn::projections {
+
+// The dispatch files share the detail names unqualified, as one file did.
+using namespace dispatch_detail;
+
+// ---- the projection's state -------------------------------------------------
+
+struct dispatch_projection::state {
+  dispatch_config config;
+
+  chunked<forsendelse> items;
+  id_table by_id;
+  std::map<position, anomaly> orphans;
+
+  // Derived (rebuilt by load/finish_load, never records).
+  interner avsendere;
+  interner konteringskoder;  // id 0 is "no konteringskode"
+  std::vector<std::array<std::uint64_t, dispatch_status_count>> counts;  // per avsender
+  std::vector<print_totals> totals;                                      // per konteringskode
+  std::vector<std::uint32_t> varslet;          // items whose status is VARSLET
+  std::vector<std::uint32_t> with_anomalies;   // items holding an anomaly
+  recipient_index by_mottaker;
+  std::uint64_t anomaly_total = 0;
+  // What search filters on, by item, packed: a scan over a million items
+  // stays in cache instead of touching each item.
+  struct hot_fields {
+    std::uint32_t avsender;
+    dispatch_status status;
+  };
+  std::vector<hot_fields> hot;
+  // Search order by (mottatt time, position): `sorted` is in order, `pending`
+  // collects new items until a query merges them (apply never sorts).
+  mutable std::vector<time_key> sorted;
+  mutable std::vector<time_key> pending;
+
+  // take_changes().
+  std::vector<std::uint32_t> dirty;
+  std::vector<position> dirty_orphans;
+
+  explicit state(dispatch_config c) : config(c) {
+    konteringskoder.intern({});  // id 0: none; a real "" is interned with a prefix
+    totals.emplace_back();
+  }
+
+  // -- helpers --
+
+  std::uint32_t intern_kontering(std::optional<std::string_view> k) {
+    if (!k) return 0;
+    // A present code is stored with a leading '=' so "" differs from none.
+    std::string key = "=";
+    key += *k;
+    const auto id = konteringskoder.intern(key);
+    if (id >= totals.size()) totals.resize(id + 1);
+    return id;
+  }
+  std::optional<std::string_view> kontering_name(std::uint32_t id) const {
+    if (id == 0) return std::nullopt;
+    return std::string_view(konteringskoder.name(id)).substr(1);
+  }
+
+  void mark(std::uint32_t idx) {
+    auto& f = items[idx];
+    if (!f.dirty) {
+      f.dirty = true;
+      dirty.push_back(idx);
+    }
+  }
+
+  void add_orphan(const event_view& e, std::string reason, std::string_view id_text = {}) {
+    anomaly a{e.at, std::string(bounded(e.type)), std::move(reason), std::string(bounded(id_text))};
+    // A position is applied once; should the runner repeat one, the first wins.
+    if (orphans.emplace(e.at, std::move(a)).second) {
+      dirty_orphans.push_back(e.at);
+      ++anomaly_total;
+    }
+  }
+
+  void add_anomaly(std::uint32_t idx, const event_view& e, std::string reason) {
+    auto& f = items[idx];
+    if (f.anomalies.empty()) with_anomalies.push_back(idx);
+    f.anomalies.push_back(anomaly{e.at, std::string(bounded(e.type)), std::move(reason), {}});
+    ++anomaly_total;
+    mark(idx);
+  }
+
+  void enter_varslet(std::uint32_t idx) {
+    auto& f = items[idx];
+    f.due = norway::due_at(f.history.back().time, config.deadline_working_hours);
+    f.varslet_slot = static_cast<std::uint32_t>(varslet.size());
+    varslet.push_back(idx);
+  }
+  void leave_varslet(std::uint32_t idx) {
+    auto& f = items[idx];
+    const std::uint32_t last = varslet.back();
+    varslet[f.varslet_slot] = last;
+    items[last].varslet_slot = f.varslet_slot;
+    varslet.pop_back();
+    f.varslet_slot = no_slot;
+  }
+
+  // Adds item `idx` (complete, as applied or loaded) to every derived view.
+  void index(std::uint32_t idx) {
+    auto& f = items[idx];
+    by_id.insert(f.id, idx);
+    if (hot.size() <= idx) hot.resize(idx + 1);
+    hot[idx] = {f.avsender, f.status};
+    if (f.avsender >= counts.size()) counts.resize(f.avsender + 1);
+    ++counts[f.avsender][static_cast<std::size_t>(f.status)];
+    if (f.print) add_print(f.konteringskode, *f.print);
+    if (f.status == dispatch_status::varslet) enter_varslet(idx);
+    if (!f.anomalies.empty()) with_anomalies.push_back(idx);
+    anomaly_total += f.anomalies.size();
+    if (f.digital_kind != no_digital_id) {
+      f.same_recipient = by_mottaker.push(recipient_index::hash(f.digital_kind, f.digital_value), idx);
+    }
+    pending.push_back({f.history.front().time, f.history.front().at(), idx});
+  }
+
+  void add_print(std::uint32_t kontering, const print_receipt& p) {
+    auto& t = totals[kontering];
+    ++t.receipts;
+    const auto v = values_of(p);
+    for (std::size_t i = 0; i < v.size(); ++i) t.sums[i] = saturating_add(t.sums[i], v[i]);
+  }
+
+  void transition(std::uint32_t idx, const event_view& e, dispatch_status to,
+                  std::optional<std::string_view> detalj) {
+    auto& f = items[idx];
+    const dispatch_status from = f.status;
+    if (from == dispatch_status::varslet) leave_varslet(idx);
+    auto& c = counts[f.avsender];
+    --c[static_cast<std::size_t>(from)];
+    ++c[static_cast<std::size_t>(to)];
+    f.status = to;
+    hot[idx].status = to;
+    auto& h = f.history.emplace_back();
+    h.time = e.time;
+    h.partition = e.at.partition;
+    h.offset = e.at.offset;
+    h.status = to;
+    if (detalj) {
+      h.has_detalj = true;
+      f.detaljer.emplace_back(*detalj);
+    }
+    if (to == dispatch_status::varslet) enter_varslet(idx);
+    mark(idx);
+  }
+
+  // -- apply --
+
+  void apply(const event_view& e);
+  void mottatt(const event_view& e, const flexbuffers::Map& m, const event_id& id, std::string_view id_text);
+  void status_endret(const event_view& e, const flexbuffers::Map& m, std::uint32_t idx);
+  void print_kvittering(const event_view& e, const flexbuffers::Map& m, std::uint32_t idx);
+
+  // -- records --
+
+  // `idx` ordered by id (so by record key). The ids are copied beside the
+  // indexes first: sorting through items[] would miss the cache per compare.
+  std::vector<std::uint32_t> sorted_by_id(const std::vector<std::uint32_t>& idx) const {
+    std::vector<std::pair<event_id, std::uint32_t>> keyed;
+    keyed.reserve(idx.size());
+    for (const auto i : idx) keyed.emplace_back(items[i].id, i);
+    std::sort(keyed.begin(), keyed.end());
+    std::vector<std::uint32_t> out;
+    out.reserve(keyed.size());
+    for (const auto& [id, i] : keyed) out.push_back(i);
+    return out;
+  }
+
+  void encode(const forsendelse& f, std::string& out) const;
+  static void encode(const anomaly& a, std::string& out);
+  bool decode(std::string_view key, std::string_view value);
+  bool decode_orphan(std::string_view key, std::string_view value);
+
+  // -- queries --
+
+  void merge_pending() const;
+  void write_summary(json_writer& w, const forsendelse& f) const;
+  result<std::string, query_error> get(const query_params& p) const;
+  result<std::string, query_error> search(const query_params& p) const;
+  result<std::string, query_error> stats(const query_params& p) const;
+  result<std::string, query_error> due(const query_params& p) const;
+  result<std::string, query_error> anomalies(const query_params& p) const;
+};
+
+
+}  // namespace muninn::projections
