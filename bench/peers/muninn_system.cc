@@ -2,6 +2,7 @@
 // loopback port with its data in the run's temporary directory, one topic of
 // one partition per reset, produce requests with acks=durable (fdatasync
 // group commit before the acknowledgement).
+#include <cmath>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -86,8 +87,10 @@ class muninn_session final : public session {
     const auto row = broker_bench::run_replay_subscribe(broker_, topic_, head, 4u << 20, fail);
     if (fail.failed) return fail.message;
     events = static_cast<std::uint64_t>(row.v[broker_bench::b_events]);
-    data_bytes = static_cast<std::uint64_t>(row.v[broker_bench::b_data_mb_s] * 1e6 * row.v[broker_bench::b_events] /
-                                            row.v[broker_bench::b_events_s]);
+    // Rounded: the row holds rates, and 5 M events x 200 B came back as
+    // 999,999,999 bytes through the floating-point product.
+    data_bytes = static_cast<std::uint64_t>(std::llround(row.v[broker_bench::b_data_mb_s] * 1e6 *
+                                                         row.v[broker_bench::b_events] / row.v[broker_bench::b_events_s]));
     return std::nullopt;
   }
 
