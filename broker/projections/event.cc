@@ -89,8 +89,9 @@ std::optional<std::string_view> get_string(const flexbuffers::Map& m, const char
   return std::string_view(s.c_str(), s.length());
 }
 
-std::optional<std::int64_t> get_int(const flexbuffers::Map& m, const char* key) {
-  const auto r = m[key];
+std::optional<std::int64_t> get_int(const flexbuffers::Map& m, const char* key) { return as_int(m[key]); }
+
+std::optional<std::int64_t> as_int(flexbuffers::Reference r) {
   if (r.IsInt()) return r.AsInt64();
   if (r.IsUInt()) {
     const auto u = r.AsUInt64();

@@ -58,6 +58,8 @@ class data_reader {
 // Typed, bounded reads from a verified map: absent or ill-typed is nullopt,
 // never an exception. Strings are views into the buffer.
 std::optional<std::string_view> get_string(const flexbuffers::Map& m, const char* key);
+// An integer (signed, or unsigned within int64), else nothing.
+std::optional<std::int64_t> as_int(flexbuffers::Reference r);
 std::optional<std::int64_t> get_int(const flexbuffers::Map& m, const char* key);
 std::optional<bool> get_bool(const flexbuffers::Map& m, const char* key);
 std::optional<flexbuffers::Map> get_map(const flexbuffers::Map& m, const char* key);

@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "broker/projections/calendar.h"
+#include "broker/projections/event.h"
 #include "broker/projections/identifiers.h"
 #include "broker/projections/reskontra_state.h"
 
@@ -50,17 +51,6 @@ inline std::optional<std::string_view> as_string(flexbuffers::Reference r) {
   if (!r.IsString()) return std::nullopt;
   const auto s = r.AsString();
   return std::string_view(s.c_str(), s.length());
-}
-
-inline std::optional<std::int64_t> as_int(flexbuffers::Reference r) {
-  if (r.IsInt()) return r.AsInt64();
-  if (r.IsUInt()) {
-    const auto u = r.AsUInt64();
-    if (u <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-      return static_cast<std::int64_t>(u);
-    }
-  }
-  return std::nullopt;
 }
 
 inline std::optional<flexbuffers::Vector> as_vector(flexbuffers::Reference r) {
