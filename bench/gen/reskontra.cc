@@ -140,6 +140,20 @@ void reskontra_engine::put_id(std::string& out, std::string_view key, std::strin
   out.push_back('"');
 }
 
+void reskontra_engine::refund(std::string& out, const party& p, std::int64_t amount) {
+  const std::uint64_t n = refund_n_++;
+  begin_event(out, "refund-", make_id("RF-", n), "RefundIssued", -1, now_);
+  put_id(out, R"({"refundId":)", "RF-", n);
+  out.append(R"(,"party":)");
+  put_party(out, p);
+  out.append(R"(,"currency":")");
+  out.append(currency_code[p.cur]);
+  out.append(R"(","amountMinor":)");
+  put_int(out, amount);
+  out.append("}");
+  end_event(out);
+}
+
 }  // namespace muninn::gen::reskontra_model
 
 namespace muninn::gen {

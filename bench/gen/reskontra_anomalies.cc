@@ -77,17 +77,7 @@ void reskontra_engine::over_refund(std::string& out) {
   std::uint32_t c = static_cast<std::uint32_t>(rng_.below(customers_));
   if (!balances_.empty() && rng_.percent(50)) c = balances_.begin()->first;
   const party p = customer(c);
-  const std::uint64_t n = refund_n_++;
-  begin_event(out, "refund-", make_id("RF-", n), "RefundIssued", -1, now_);
-  put_id(out, R"({"refundId":)", "RF-", n);
-  out.append(R"(,"party":)");
-  put_party(out, p);
-  out.append(R"(,"currency":")");
-  out.append(currency_code[p.cur]);
-  out.append(R"(","amountMinor":)");
-  put_int(out, balance_of(c) + rng_.range(100, 100'000));
-  out.append("}");
-  end_event(out);
+  refund(out, p, balance_of(c) + rng_.range(100, 100'000));
 }
 
 bool reskontra_engine::over_apply(std::string& out) {

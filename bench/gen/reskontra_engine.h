@@ -147,6 +147,8 @@ class reskontra_engine final : public scenario::engine {
   // `<prefix><tag>-<n>` into id_ (the stream is `<stream prefix><id_>`).
   const std::string& make_id(std::string_view prefix, std::uint64_t n);
   void put_id(std::string& out, std::string_view key, std::string_view prefix, std::uint64_t n);
+  // A RefundIssued of `amount` to customer `p` (honest or not: the caller decides).
+  void refund(std::string& out, const party& p, std::int64_t amount);
 
   std::int64_t today() const { return day_of(now_); }
 

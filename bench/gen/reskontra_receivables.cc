@@ -465,17 +465,7 @@ bool reskontra_engine::settle(std::uint32_t c, std::string& out) {
     return false;
   }
   const party p = customer(c);
-  const std::uint64_t n = refund_n_++;
-  begin_event(out, "refund-", make_id("RF-", n), "RefundIssued", -1, now_);
-  put_id(out, R"({"refundId":)", "RF-", n);
-  out.append(R"(,"party":)");
-  put_party(out, p);
-  out.append(R"(,"currency":")");
-  out.append(currency_code[p.cur]);
-  out.append(R"(","amountMinor":)");
-  put_int(out, it->second.balance);
-  out.append("}");
-  end_event(out);
+  refund(out, p, it->second.balance);
   it->second.balance = 0;
   forget_balance(it);
   return true;
