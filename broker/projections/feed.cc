@@ -13,6 +13,23 @@ std::string_view view(const flatbuffers::String* s) {
   return s ? std::string_view(s->c_str(), s->size()) : std::string_view{};
 }
 
+// Calls fn(i) for each event index of `batch` whose offset is in [from, to).
+template <class F>
+std::uint64_t for_each_in(const fb::RecordBatch& batch, std::uint64_t from, std::uint64_t to, F&& fn) {
+  const auto* events = batch.events();
+  if (!events) return 0;
+  const std::uint64_t base = batch.base_offset();
+  std::uint64_t n = 0;
+  for (flatbuffers::uoffset_t i = 0; i < events->size(); ++i) {
+    const std::uint64_t offset = base + i;
+    if (offset < from) continue;
+    if (offset >= to) break;
+    fn(i);
+    ++n;
+  }
+  return n;
+}
+
 }  // namespace
 
 event_view feeder::event_of(std::uint32_t partition, const fb::RecordBatch& batch, flatbuffers::uoffset_t i) {
@@ -37,30 +54,12 @@ event_view feeder::event_of(std::uint32_t partition, const fb::RecordBatch& batc
 
 std::uint64_t feeder::apply_batch(projection& p, std::uint32_t partition, const fb::RecordBatch& batch,
                                   std::uint64_t from, std::uint64_t to) {
-  const auto* events = batch.events();
-  if (!events) return 0;
-  const std::uint64_t base = batch.base_offset();
-  std::uint64_t applied = 0;
-  for (flatbuffers::uoffset_t i = 0; i < events->size(); ++i) {
-    const std::uint64_t offset = base + i;
-    if (offset < from) continue;
-    if (offset >= to) break;
-    p.apply(event_of(partition, batch, i));
-    ++applied;
-  }
-  return applied;
+  return for_each_in(batch, from, to, [&](flatbuffers::uoffset_t i) { p.apply(event_of(partition, batch, i)); });
 }
 
 std::uint64_t feeder::decode_batch(decoded_events& out, std::uint32_t partition, const fb::RecordBatch& batch,
                                    std::uint64_t from, std::uint64_t to) {
-  const auto* events = batch.events();
-  if (!events) return 0;
-  const std::uint64_t base = batch.base_offset();
-  std::uint64_t decoded = 0;
-  for (flatbuffers::uoffset_t i = 0; i < events->size(); ++i) {
-    const std::uint64_t offset = base + i;
-    if (offset < from) continue;
-    if (offset >= to) break;
+  return for_each_in(batch, from, to, [&](flatbuffers::uoffset_t i) {
     out.events_.push_back(event_of(partition, batch, i));
     if (const auto c = reader_.copied(); !c.empty()) {
       // The reader's copy is overwritten by its next read: keep one.
@@ -69,9 +68,7 @@ std::uint64_t feeder::decode_batch(decoded_events& out, std::uint32_t partition,
       std::memcpy(out.arena_.data() + at, c.data(), c.size());
       out.copies_.push_back({out.events_.size() - 1, at, c.size()});
     }
-    ++decoded;
-  }
-  return decoded;
+  });
 }
 
 void feeder::finish(decoded_events& out) {
