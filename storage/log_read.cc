@@ -110,17 +110,25 @@ std::shared_ptr<segment> log_impl::next_segment(std::uint64_t base) const {
 result<void, errc> log_impl::read_segment(const segment& seg, std::uint64_t start_pos, std::uint64_t from,
                                           std::size_t max_bytes, chunk_builder& out) const {
   const std::uint64_t limit = seg.durable_size.load(std::memory_order_acquire);
-  // One read of the usual chunk, with room for the frame that crosses it.
+  // One read of the usual chunk (counted from where this call starts), with
+  // room for the frame that crosses it; past that, only what a frame needs.
+  const std::size_t first = out.used;
   const std::size_t ahead = std::max<std::size_t>(max_bytes, 64u << 10) + (64u << 10);
   std::uint64_t pos = start_pos;  // file position of the frame at `out.used`
   std::size_t filled = 0;         // bytes read past `out.used`
   bool io_failed = false;
+  // Frames before `from` (the sparse index points at or before it) come
+  // first: they are stepped over and moved out once, at the end, rather
+  // than one memmove of the read-ahead per frame. They do not count
+  // towards the read-ahead.
+  std::size_t skipped = 0;
   // Makes `need` bytes past `out.used` available, unless the limit is reached.
   auto fill = [&](std::size_t need) {
     while (filled < need) {
       const std::uint64_t file_pos = pos + filled;
       if (file_pos >= limit) return false;
-      std::size_t want = std::max(need - filled, ahead > filled ? ahead - filled : std::size_t{0});
+      const std::size_t held = out.used - first - skipped + filled;
+      std::size_t want = std::max(need - filled, ahead > held ? ahead - held : std::size_t{0});
       want = std::size_t(std::min<std::uint64_t>(want, limit - file_pos));
       std::byte* at = out.room(filled + want) + filled;
       std::size_t got = 0;
@@ -133,11 +141,6 @@ result<void, errc> log_impl::read_segment(const segment& seg, std::uint64_t star
     }
     return true;
   };
-  // Frames before `from` (the sparse index points at or before it) come
-  // first: they are stepped over and moved out once, at the end, rather
-  // than one memmove of the read-ahead per frame.
-  const std::size_t first = out.used;
-  std::size_t skipped = 0;
   for (;;) {
     if (!fill(codec::frame_header_bytes)) {
       if (io_failed) return unexpected(errc::io_error);
