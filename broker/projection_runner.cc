@@ -13,6 +13,7 @@
 #include <mutex>
 #include <thread>
 
+#include "broker/projection_replay.h"
 #include "broker/projections/feed.h"
 #include "broker/projections/registry.h"
 #include "broker/topics.h"
@@ -253,6 +254,7 @@ struct projection_runner::worker {
   std::atomic<std::uint64_t> applied_total{0};
   std::shared_ptr<wake_signal> wake = std::make_shared<wake_signal>();
   projections::feeder feeder;
+  storage::read_chunk chunk;  // the live path's reads, kept for its memory
   std::thread thread;
 
   std::string live_path() const { return dir + "/state"; }
@@ -265,11 +267,12 @@ struct projection_runner::worker {
     for (std::uint32_t p = 0; p < source->partitions(); ++p) {
       auto& log = source->partition(p);
       if (inst.applied[p] >= log.head()) continue;
-      auto chunk = log.read(inst.applied[p], read_bytes);
-      if (!chunk) return unexpected("reading partition " + std::to_string(p) + " failed");
+      if (!log.read(inst.applied[p], read_bytes, chunk)) {
+        return unexpected("reading partition " + std::to_string(p) + " failed");
+      }
       std::unique_lock<std::mutex> lock(mu, std::defer_lock);
       if (is_live) lock.lock();
-      for (const auto& b : chunk->batches) {
+      for (const auto& b : chunk.batches) {
         const std::uint64_t end = b.base_offset + b.count;
         if (end <= inst.applied[p]) continue;
         const auto n = feeder.apply_batch(*inst.state, p, *b.batch.batch, inst.applied[p], end);
@@ -289,13 +292,6 @@ struct projection_runner::worker {
     return inst.save();
   }
 
-  bool caught_up(const instance& inst) const {
-    for (std::uint32_t p = 0; p < source->partitions(); ++p) {
-      if (inst.applied[p] < source->partition(p).head()) return false;
-    }
-    return true;
-  }
-
   void fail(std::string why) {
     spdlog::error("projection {}: stopped: {}", name, why);
     std::lock_guard lock(mu);
@@ -312,15 +308,20 @@ struct projection_runner::worker {
     auto made = open_instance(name, rebuild_path(), config, source->partitions(), true);
     if (!made) return unexpected(made.error());
     auto next = std::move(made).value();
-    while (!stopping) {
-      auto n = step(*next, false);
-      if (!n) return unexpected(n.error());
-      rebuild_applied += *n;
-      if (next->unsaved >= checkpoint_events) {
-        if (auto s = save(*next, false); !s) return s;
-      }
-      if (*n == 0 && caught_up(*next)) break;
-    }
+    // Read and verified on a second thread while this one applies
+    // (broker/projection_replay.h); checkpoints as the live path does.
+    std::vector<const storage::partition_log*> logs;
+    for (std::uint32_t p = 0; p < source->partitions(); ++p) logs.push_back(&source->partition(p));
+    replay_options ro;
+    ro.stop = &stopping;
+    auto replayed = replay_pipelined(logs, next->applied, *next->state, ro,
+                                     [&](std::uint64_t n) -> result<void, std::string> {
+                                       rebuild_applied += n;
+                                       next->unsaved += n;
+                                       if (next->unsaved >= checkpoint_events) return save(*next, false);
+                                       return {};
+                                     });
+    if (!replayed) return unexpected(replayed.error());
     if (stopping) {
       next->db.reset();
       std::error_code ec;

@@ -6,8 +6,9 @@
 // RocksDB holds derived state only: a missing or unreadable store, or a
 // changed configuration, is rebuilt from offset 0.
 //
-// Threads: one thread per projection applies, checkpoints and rebuilds; a
-// mutex per projection lets queries read between chunks of applied events.
+// Threads: one thread per projection applies, checkpoints and rebuilds (a
+// rebuild adds a reader thread while it runs, broker/projection_replay.h);
+// a mutex per projection lets queries read between chunks of applied events.
 // No lock is held across a log read or a RocksDB write. All public members
 // are thread-safe.
 #pragma once

@@ -84,7 +84,8 @@ struct append_error {
 using append_result = result<append_ok, append_error>;
 using append_callback = std::function<void(append_result)>;
 
-// A run of batches as stored: `bytes` holds whole frames back to back.
+// A run of batches as stored: `bytes` holds whole frames back to back
+// (its capacity may be larger: a reused chunk keeps its memory).
 struct read_chunk {
   struct batch_ref {
     std::uint64_t base_offset = 0;
@@ -154,6 +155,11 @@ class partition_log {
   // Durable batches from the one holding `from`, at least one batch and at
   // most about `max_bytes`. Empty when from == head().
   virtual result<read_chunk, errc> read(std::uint64_t from, std::size_t max_bytes) const = 0;
+  // The same read into `into`, replacing what it held but keeping its
+  // memory: a loop that reads a log chunk by chunk (a replay, a rebuild)
+  // allocates and page-faults its buffer once instead of once per read.
+  // After an error `into` is empty.
+  virtual result<void, errc> read(std::uint64_t from, std::size_t max_bytes, read_chunk& into) const = 0;
   // Events of `stream` with from_version <= version, at most max_events.
   virtual result<std::vector<event_record>, errc> read_stream(std::string_view stream,
                                                               std::int64_t from_version,

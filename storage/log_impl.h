@@ -106,6 +106,7 @@ class log_impl final : public partition_log {
   // partition_log
   void append(const append_request& request, append_callback done) override;
   result<read_chunk, errc> read(std::uint64_t from, std::size_t max_bytes) const override;
+  result<void, errc> read(std::uint64_t from, std::size_t max_bytes, read_chunk& into) const override;
   result<std::vector<event_record>, errc> read_stream(std::string_view stream, std::int64_t from_version,
                                                       std::size_t max_events) const override;
   result<std::int64_t, errc> stream_version(std::string_view stream) const override;

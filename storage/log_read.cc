@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "codec/batch_generated.h"
 #include "codec/frame.h"
@@ -12,43 +13,56 @@
 #include "storage/segment_scan.h"
 
 namespace muninn::storage {
-namespace {
 
-}  // namespace
-
-// Collects whole frames; spans into the bytes are fixed once, at the end,
-// because the vector moves while it grows. Every frame added was verified
-// already (a segment's by read_segment, the window's when it was appended)
-// and is copied verbatim, so finish() locates each batch without verifying
-// it a second time.
+// Fills a caller's read_chunk in place. Segment bytes are read straight
+// into `out.bytes` and verified where they land, so a frame is copied once
+// (by the kernel) and a reused chunk allocates nothing. `bytes.size()` is
+// only grown, never cleared first (clearing would make the next resize
+// zero-fill the whole buffer again); finish() cuts it to the frames taken.
+// Spans into the bytes are fixed once, at the end, because the vector may
+// move while it grows. Every frame taken was verified already (a segment's
+// by read_segment, the window's when it was appended), so finish() locates
+// each batch without verifying it a second time.
 struct chunk_builder {
-  read_chunk out;
+  read_chunk& out;
+  std::size_t used = 0;  // out.bytes[0, used) hold the frames taken
   std::vector<std::size_t> starts;
 
-  explicit chunk_builder(std::size_t max_bytes) {
-    // One allocation for the usual chunk; a read stops at the first frame
-    // past max_bytes, so a little more than max_bytes is common.
-    out.bytes.reserve(std::min<std::size_t>(max_bytes, 64u << 20) + (64u << 10));
-  }
+  explicit chunk_builder(read_chunk& into) : out(into) { out.batches.clear(); }
 
-  void add(std::span<const std::byte> frame, std::uint64_t base, std::uint32_t count, std::int64_t commit_time) {
+  // Room for `n` bytes past `used`; returns where they go.
+  std::byte* room(std::size_t n) {
+    if (out.bytes.size() < used + n) out.bytes.resize(used + n);
+    return out.bytes.data() + used;
+  }
+  // The `size` bytes at `used` (written through room()) are one frame.
+  void take(std::size_t size, std::uint64_t base, std::uint32_t count, std::int64_t commit_time) {
     read_chunk::batch_ref ref;
     ref.base_offset = base;
     ref.count = count;
     ref.commit_time = commit_time;
-    starts.push_back(out.bytes.size());
-    out.bytes.insert(out.bytes.end(), frame.begin(), frame.end());
+    starts.push_back(used);
+    used += size;
     out.batches.push_back(ref);
   }
-  std::size_t bytes() const { return out.bytes.size(); }
-  result<read_chunk, errc> finish() {
+  void add(std::span<const std::byte> frame, std::uint64_t base, std::uint32_t count, std::int64_t commit_time) {
+    std::memcpy(room(frame.size()), frame.data(), frame.size());
+    take(frame.size(), base, count, commit_time);
+  }
+  std::size_t bytes() const { return used; }
+  void finish() {
+    out.bytes.resize(used);
     for (std::size_t i = 0; i < out.batches.size(); ++i) {
       auto& b = out.batches[i];
-      const std::size_t end = i + 1 < starts.size() ? starts[i + 1] : out.bytes.size();
+      const std::size_t end = i + 1 < starts.size() ? starts[i + 1] : used;
       b.frame = std::span<const std::byte>(out.bytes.data() + starts[i], end - starts[i]);
       b.batch = codec::trusted_batch(b.frame.subspan(codec::frame_header_bytes));
     }
-    return std::move(out);
+  }
+  void fail() {
+    used = 0;
+    out.bytes.clear();
+    out.batches.clear();
   }
 };
 
@@ -89,31 +103,104 @@ std::shared_ptr<segment> log_impl::next_segment(std::uint64_t base) const {
   return nullptr;
 }
 
+// Reads the frames of `seg` from `start_pos` into `out` in place: bytes
+// past `used` are read ahead from the file, each frame is checked (CRC,
+// batch verifier) where it lies, taken when it holds offsets at or past
+// `from`, and the read-ahead behind the last frame taken is dropped.
 result<void, errc> log_impl::read_segment(const segment& seg, std::uint64_t start_pos, std::uint64_t from,
                                           std::size_t max_bytes, chunk_builder& out) const {
   const std::uint64_t limit = seg.durable_size.load(std::memory_order_acquire);
-  frame_scanner sc(*seg.reader, start_pos, limit, std::max<std::size_t>(max_bytes, 64u << 10));
+  // One read of the usual chunk (counted from where this call starts), with
+  // room for the frame that crosses it; past that, only what a frame needs.
+  const std::size_t first = out.used;
+  const std::size_t ahead = std::max<std::size_t>(max_bytes, 64u << 10) + (64u << 10);
+  std::uint64_t pos = start_pos;  // file position of the frame at `out.used`
+  std::size_t filled = 0;         // bytes read past `out.used`
+  bool io_failed = false;
+  // Frames before `from` (the sparse index points at or before it) come
+  // first: they are stepped over and moved out once, at the end, rather
+  // than one memmove of the read-ahead per frame. They do not count
+  // towards the read-ahead.
+  std::size_t skipped = 0;
+  // Makes `need` bytes past `out.used` available, unless the limit is reached.
+  auto fill = [&](std::size_t need) {
+    while (filled < need) {
+      const std::uint64_t file_pos = pos + filled;
+      if (file_pos >= limit) return false;
+      const std::size_t held = out.used - first - skipped + filled;
+      std::size_t want = std::max(need - filled, ahead > held ? ahead - held : std::size_t{0});
+      want = std::size_t(std::min<std::uint64_t>(want, limit - file_pos));
+      std::byte* at = out.room(filled + want) + filled;
+      std::size_t got = 0;
+      if (seg.reader->read(file_pos, std::span(at, want), got)) {
+        io_failed = true;
+        return false;
+      }
+      if (got == 0) return false;  // the file is shorter than we were told
+      filled += got;
+    }
+    return true;
+  };
   for (;;) {
-    auto it = sc.next();
-    if (it.k == frame_scanner::kind::end) return {};
-    if (it.k == frame_scanner::kind::io_error) return unexpected(errc::io_error);
-    if (it.k != frame_scanner::kind::frame) return unexpected(errc::corrupt);
-    // Verified once, here: the chunk gets the same bytes.
-    auto vb = codec::verify_batch(it.payload);
+    if (!fill(codec::frame_header_bytes)) {
+      if (io_failed) return unexpected(errc::io_error);
+      if (filled != 0) return unexpected(errc::corrupt);  // torn
+      break;
+    }
+    const std::byte* at = out.out.bytes.data() + out.used;
+    std::uint32_t length = 0;
+    for (int i = 0; i < 4; ++i) length |= std::uint32_t(std::to_integer<std::uint8_t>(at[i])) << (8 * i);
+    if (length == 0 || length > codec::max_frame_payload_bytes) return unexpected(errc::corrupt);
+    if (!fill(codec::frame_header_bytes + length))
+      return unexpected(io_failed ? errc::io_error : errc::corrupt);
+    at = out.out.bytes.data() + out.used;
+    auto f = codec::decode_frame(std::span<const std::byte>(at, filled));
+    if (f.status != codec::decode_status::frame) return unexpected(errc::corrupt);
+    // Verified once, here: the chunk keeps these very bytes.
+    auto vb = codec::verify_batch(f.payload);
     if (!vb) return unexpected(errc::corrupt);
     const auto& b = *vb->batch;
-    if (b.base_offset() + b.count() <= from) continue;
-    out.add(it.frame, b.base_offset(), b.count(), b.commit_time());
-    if (out.bytes() >= max_bytes) return {};
+    pos += f.consumed;
+    filled -= f.consumed;
+    if (b.base_offset() + b.count() <= from) {
+      // Only before the first frame taken: offsets grow along the segment.
+      out.used += f.consumed;
+      skipped += f.consumed;
+      continue;
+    }
+    out.take(f.consumed, b.base_offset(), b.count(), b.commit_time());
+    if (out.bytes() - skipped >= max_bytes) break;
   }
+  if (skipped > 0) {
+    std::byte* d = out.out.bytes.data();
+    std::memmove(d + first, d + first + skipped, out.used - first - skipped);
+    out.used -= skipped;
+    for (auto& s : out.starts) {
+      if (s >= first + skipped) s -= skipped;
+    }
+  }
+  return {};
 }
 
 result<read_chunk, errc> log_impl::read(std::uint64_t from, std::size_t max_bytes) const {
-  if (closing_) return unexpected(errc::closed);
-  chunk_builder out(max_bytes);
+  read_chunk out;
+  if (auto r = read(from, max_bytes, out); !r) return unexpected(r.error());
+  return out;
+}
+
+result<void, errc> log_impl::read(std::uint64_t from, std::size_t max_bytes, read_chunk& into) const {
+  chunk_builder out(into);
+  auto failed = [&](errc e) -> result<void, errc> {
+    out.fail();
+    return unexpected(e);
+  };
+  if (closing_) return failed(errc::closed);
   const std::uint64_t head = durable_.load(std::memory_order_acquire);
-  if (from > head) return unexpected(errc::offset_out_of_range);
-  if (from == head) return read_chunk{};
+  if (from > head) return failed(errc::offset_out_of_range);
+  if (from == head) {
+    out.finish();
+    return {};
+  }
   {
     std::shared_lock g(win_mu_);
     if (!window_.empty() && from >= window_.front().base) {
@@ -124,22 +211,24 @@ result<read_chunk, errc> log_impl::read(std::uint64_t from, std::size_t max_byte
         if (out.bytes() >= max_bytes) break;
       }
       g.unlock();
-      return out.finish();
+      out.finish();
+      return {};
     }
   }
   auto seg = segment_for(from);
-  if (!seg) return unexpected(errc::offset_out_of_range);
+  if (!seg) return failed(errc::offset_out_of_range);
   std::uint64_t pos = format::segment_header_bytes;
   if (auto e = index_->sparse_at_or_before(from); e && e->segment == seg->base) pos = e->position;
-  if (auto r = read_segment(*seg, pos, from, max_bytes, out); !r) return unexpected(r.error());
+  if (auto r = read_segment(*seg, pos, from, max_bytes, out); !r) return failed(r.error());
   while (out.out.batches.empty()) {
     // `from` sits at the very start of the next segment.
     seg = next_segment(seg->base);
     if (!seg) break;
     if (auto r = read_segment(*seg, format::segment_header_bytes, from, max_bytes, out); !r)
-      return unexpected(r.error());
+      return failed(r.error());
   }
-  return out.finish();
+  out.finish();
+  return {};
 }
 
 result<std::vector<event_record>, errc> log_impl::read_stream(std::string_view stream, std::int64_t from_version,
@@ -171,9 +260,7 @@ result<std::vector<event_record>, errc> log_impl::read_stream(std::string_view s
     for (const auto& b : chunk.batches)
       if (offset >= b.base_offset && offset < b.base_offset + b.count) rb = b.batch.batch;
     if (!rb) {
-      auto c = read(offset, 1);
-      if (!c) return unexpected(c.error());
-      chunk = std::move(*c);
+      if (auto c = read(offset, 1, chunk); !c) return unexpected(c.error());
       if (chunk.batches.empty()) return unexpected(errc::corrupt);
       rb = chunk.batches.front().batch.batch;
     }

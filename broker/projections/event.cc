@@ -51,6 +51,7 @@ struct key_checker {
 std::optional<flexbuffers::Reference> data_reader::read(std::string_view content_type,
                                                          std::span<const std::byte> data) {
   std::span<const std::byte> bytes = data;
+  copied_ = {};
   if (content_type == codec::content_type_json) {
     auto converted = codec::json_data_to_flexbuffer(data);
     if (!converted) return std::nullopt;
@@ -79,6 +80,7 @@ std::optional<flexbuffers::Reference> data_reader::read(std::string_view content
   }
   key_checker kc{chars, last_nul, bytes.size() + 16};
   if (!kc.walk(root, 0)) return std::nullopt;
+  if (bytes.data() != data.data()) copied_ = bytes;
   return root;
 }
 

@@ -49,9 +49,15 @@ class data_reader {
   // the next call.
   std::optional<flexbuffers::Reference> read(std::string_view content_type,
                                              std::span<const std::byte> data);
+  // The bytes the last successful read() verified when they are the
+  // reader's copy (unaligned FlexBuffers, converted JSON) rather than the
+  // caller's data; empty otherwise. A caller that keeps the reference past
+  // the next read() copies these to an 8-aligned place of its own.
+  std::span<const std::byte> copied() const noexcept { return copied_; }
 
  private:
   std::vector<std::byte> aligned_;
+  std::span<const std::byte> copied_;
   std::vector<std::uint8_t> reuse_;
 };
 

@@ -1,5 +1,6 @@
 #include "broker/projections/feed.h"
 
+#include <cstring>
 #include <span>
 #include <string_view>
 
@@ -12,38 +13,74 @@ std::string_view view(const flatbuffers::String* s) {
   return s ? std::string_view(s->c_str(), s->size()) : std::string_view{};
 }
 
-}  // namespace
-
-std::uint64_t feeder::apply_batch(projection& p, std::uint32_t partition, const fb::RecordBatch& batch,
-                                  std::uint64_t from, std::uint64_t to) {
+// Calls fn(i) for each event index of `batch` whose offset is in [from, to).
+template <class F>
+std::uint64_t for_each_in(const fb::RecordBatch& batch, std::uint64_t from, std::uint64_t to, F&& fn) {
   const auto* events = batch.events();
   if (!events) return 0;
   const std::uint64_t base = batch.base_offset();
-  std::uint64_t applied = 0;
+  std::uint64_t n = 0;
   for (flatbuffers::uoffset_t i = 0; i < events->size(); ++i) {
     const std::uint64_t offset = base + i;
     if (offset < from) continue;
     if (offset >= to) break;
-    const auto* e = events->Get(i);
-    event_view v;
-    v.at = position{partition, offset};
-    // An event without its own business time took the commit time as it
-    // (domain.md envelope), so the projection sees the same either way.
-    v.time = e->time() != 0 ? e->time() : batch.commit_time();
-    v.version = e->version();
-    v.stream = view(e->stream());
-    v.type = view(e->type());
-    if (const auto* d = e->data()) {
-      const auto bytes = std::as_bytes(std::span<const std::uint8_t>(d->data(), d->size()));
-      if (auto root = reader_.read(view(e->content_type()), bytes)) {
-        v.data = *root;
-        v.data_ok = true;
-      }
-    }
-    p.apply(v);
-    ++applied;
+    fn(i);
+    ++n;
   }
-  return applied;
+  return n;
+}
+
+}  // namespace
+
+event_view feeder::event_of(std::uint32_t partition, const fb::RecordBatch& batch, flatbuffers::uoffset_t i) {
+  const auto* e = batch.events()->Get(i);
+  event_view v;
+  v.at = position{partition, batch.base_offset() + i};
+  // An event without its own business time took the commit time as it
+  // (domain.md envelope), so the projection sees the same either way.
+  v.time = e->time() != 0 ? e->time() : batch.commit_time();
+  v.version = e->version();
+  v.stream = view(e->stream());
+  v.type = view(e->type());
+  if (const auto* d = e->data()) {
+    const auto bytes = std::as_bytes(std::span<const std::uint8_t>(d->data(), d->size()));
+    if (auto root = reader_.read(view(e->content_type()), bytes)) {
+      v.data = *root;
+      v.data_ok = true;
+    }
+  }
+  return v;
+}
+
+std::uint64_t feeder::apply_batch(projection& p, std::uint32_t partition, const fb::RecordBatch& batch,
+                                  std::uint64_t from, std::uint64_t to) {
+  return for_each_in(batch, from, to, [&](flatbuffers::uoffset_t i) { p.apply(event_of(partition, batch, i)); });
+}
+
+std::uint64_t feeder::decode_batch(decoded_events& out, std::uint32_t partition, const fb::RecordBatch& batch,
+                                   std::uint64_t from, std::uint64_t to) {
+  return for_each_in(batch, from, to, [&](flatbuffers::uoffset_t i) {
+    out.events_.push_back(event_of(partition, batch, i));
+    if (const auto c = reader_.copied(); !c.empty()) {
+      // The reader's copy is overwritten by its next read: keep one.
+      const std::size_t at = (out.arena_.size() + 7) & ~std::size_t{7};
+      out.arena_.resize(at + c.size());
+      std::memcpy(out.arena_.data() + at, c.data(), c.size());
+      out.copies_.push_back({out.events_.size() - 1, at, c.size()});
+    }
+  });
+}
+
+void feeder::finish(decoded_events& out) {
+  for (const auto& c : out.copies_) {
+    // Verified where it was copied from; same bytes, same alignment.
+    out.events_[c.event].data =
+        flexbuffers::GetRoot(reinterpret_cast<const std::uint8_t*>(out.arena_.data() + c.at), c.size);
+  }
+}
+
+void feeder::apply(projection& p, const decoded_events& events) {
+  for (const auto& e : events.events()) p.apply(e);
 }
 
 }  // namespace muninn::projections
