@@ -59,7 +59,12 @@ void log_impl::trim_caches() {
     for (auto it = streams_.begin(); it != streams_.end() && streams_.size() > opts_.cached_streams;)
       it = it->second.offset < indexed ? streams_.erase(it) : std::next(it);
   }
-  // Ids leave in append order once indexed: no sweep, O(1) per id.
+  // Ids leave in append order once indexed: no sweep, O(1) per id. Each
+  // erase starts with a cache miss in the id table; start them together.
+  std::size_t due = 0;
+  for (auto it = ids_order_.begin();
+       ids_order_.size() - due > opts_.cached_ids && it != ids_order_.end() && it->first < indexed; ++it, ++due)
+    ids_.prefetch(it->second);
   while (ids_order_.size() > opts_.cached_ids && ids_order_.front().first < indexed) {
     const auto& [offset, id] = ids_order_.front();
     if (ids_.erase(id, offset)) {
@@ -121,6 +126,9 @@ void log_impl::append(const append_request& req, append_callback done) {
     }
   };
 
+  // Every id is looked up in the id table and then inserted there: start
+  // the table's cache misses of the whole request now, not one per event.
+  for (const auto& e : req.events) ids_.prefetch(e.id);
   for (std::size_t i = 0; i < n; ++i) {
     const auto& e = req.events[i];
     if (auto known = lookup_id(e.id)) {
