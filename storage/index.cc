@@ -20,8 +20,12 @@ const char* const cf_names[cf_count] = {"default", "offsets", "streams", "heads"
 constexpr std::string_view checkpoint_key = "checkpoint";
 constexpr std::string_view format_key = "format";
 
+// One append of 8 bytes rather than 8 push_backs: stream runs put one
+// offset per event.
 void put_be64(std::string& s, std::uint64_t v) {
-  for (int i = 7; i >= 0; --i) s.push_back(char(std::uint8_t(v >> (8 * i))));
+  char b[8];
+  for (int i = 0; i < 8; ++i) b[i] = char(std::uint8_t(v >> (8 * (7 - i))));
+  s.append(b, 8);
 }
 std::uint64_t get_be64(const char* p) {
   std::uint64_t v = 0;
@@ -29,7 +33,9 @@ std::uint64_t get_be64(const char* p) {
   return v;
 }
 void put_le64(std::string& s, std::uint64_t v) {
-  for (int i = 0; i < 8; ++i) s.push_back(char(std::uint8_t(v >> (8 * i))));
+  char b[8];
+  for (int i = 0; i < 8; ++i) b[i] = char(std::uint8_t(v >> (8 * i)));
+  s.append(b, 8);
 }
 std::uint64_t get_le64(const char* p) {
   std::uint64_t v = 0;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 
 #include "codec/batch_generated.h"
 #include "codec/frame.h"
@@ -23,7 +24,7 @@ void index_accumulator::add(index_db::write_batch& wb, std::uint64_t segment, st
     const auto* e = events->Get(i);
     const std::uint64_t offset = batch.base_offset() + i;
     index_db::write_batch::id_entry ie;
-    std::copy(e->id()->b()->begin(), e->id()->b()->end(), ie.id.bytes.begin());
+    std::memcpy(ie.id.bytes.data(), e->id()->b()->Data(), ie.id.bytes.size());
     ie.offset = offset;
     ie.version = e->version();
     ids_.push_back(ie);
@@ -35,7 +36,16 @@ void index_accumulator::add(index_db::write_batch& wb, std::uint64_t segment, st
 }
 
 void index_accumulator::finish(index_db::write_batch& wb) {
-  std::sort(ids_.begin(), ids_.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+  // Ids compare as two big-endian words: the same order as the bytes, and
+  // no memcmp call per comparison (the sort of a 50,000-event write was 4%
+  // of all CPU).
+  auto words = [](const codec::event_id& id) {
+    std::uint64_t hi, lo;
+    std::memcpy(&hi, id.bytes.data(), 8);
+    std::memcpy(&lo, id.bytes.data() + 8, 8);
+    return std::pair{__builtin_bswap64(hi), __builtin_bswap64(lo)};
+  };
+  std::sort(ids_.begin(), ids_.end(), [&](const auto& a, const auto& b) { return words(a.id) < words(b.id); });
   wb.add_ids(ids_);
   ids_.clear();
   for (const auto& [stream, r] : runs_) {
