@@ -39,8 +39,7 @@ constexpr std::size_t max_group_bytes = 16u << 20;
 
 }  // namespace
 
-std::optional<stream_state> log_impl::lookup_stream(std::string_view stream) {
-  if (auto it = streams_.find(stream); it != streams_.end()) return it->second;
+std::optional<stream_state> log_impl::indexed_stream(std::string_view stream) {
   // Not appended since the cache last held it: everything about it is in
   // the index (entries are only evicted once indexed).
   if (auto h = index_->stream_head(stream)) return stream_state{h->first, h->second};
@@ -136,7 +135,11 @@ void log_impl::append(const append_request& req, append_callback done) {
       need = std::max(need, known->first + 1);
       continue;
     }
-    auto cur = lookup_stream(e.stream);
+    // One lookup serves both the check and the update: a find in this map
+    // hashes the name and, its hash codes not being cached, the names of the
+    // bucket's other entries too (6% of all samples with two finds).
+    auto sit = streams_.find(e.stream);
+    const auto cur = sit != streams_.end() ? std::optional(sit->second) : indexed_stream(e.stream);
     const std::int64_t actual = cur ? cur->version : -1;
     const bool mismatch = (e.expected_version == codec::expect_no_stream && actual != -1) ||
                           (e.expected_version >= 0 && e.expected_version != actual);
@@ -152,7 +155,6 @@ void log_impl::append(const append_request& req, append_callback done) {
     }
     const std::uint64_t offset = next_offset_ + fresh.size();
     const std::int64_t version = actual + 1;
-    auto sit = streams_.find(e.stream);
     if (sit == streams_.end()) {
       sit = streams_.emplace(std::string(e.stream), stream_state{}).first;
       undo_streams.emplace_back(sit->first, std::nullopt);
