@@ -31,6 +31,7 @@ void index_accumulator::add(index_db::write_batch& wb, std::uint64_t segment, st
     const std::string_view stream(e->stream()->data(), e->stream()->size());
     auto it = runs_.find(stream);
     if (it == runs_.end()) it = runs_.emplace(std::string(stream), run{e->version(), {}}).first;
+    if (it->second.offsets.empty()) it->second.first_version = e->version();
     it->second.offsets.push_back(offset);
   }
 }
@@ -48,11 +49,17 @@ void index_accumulator::finish(index_db::write_batch& wb) {
   std::sort(ids_.begin(), ids_.end(), [&](const auto& a, const auto& b) { return words(a.id) < words(b.id); });
   wb.add_ids(ids_);
   ids_.clear();
-  for (const auto& [stream, r] : runs_) {
+  for (auto& [stream, r] : runs_) {
+    if (r.offsets.empty()) continue;  // kept from an earlier write, not in this one
     wb.add_stream_run(stream, r.first_version, r.offsets);
     wb.set_head(stream, r.first_version + std::int64_t(r.offsets.size()) - 1, r.offsets.back());
+    r.offsets.clear();
   }
-  runs_.clear();
+  // Busy streams come back in the next write: keeping their entries (and
+  // their vectors' capacity) saves an allocation and a free per stream per
+  // write. A map that has grown past what one write usually touches starts
+  // over, so streams seen once do not accumulate.
+  if (runs_.size() > max_kept_runs) runs_.clear();
 }
 
 void log_impl::index_loop() {
