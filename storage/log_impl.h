@@ -155,6 +155,7 @@ class log_impl final : public partition_log {
   codec::hash256 last_hash_{};
   std::int64_t last_commit_time_ = 0;
   codec::batch_builder builder_;
+  static constexpr std::size_t initial_streams = 4096;
   std::unordered_map<std::string, stream_state, string_hash, std::equal_to<>> streams_;
   id_table ids_;
   std::deque<std::pair<std::uint64_t, codec::event_id>> ids_order_;  // ids_ in append order
