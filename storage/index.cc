@@ -325,8 +325,11 @@ void index_db::write_batch::add_stream_run(std::string_view stream, std::int64_t
                                            std::span<const std::uint64_t> offsets) {
   key_ = stream_key(stream);
   put_be64(key_, std::uint64_t(first_version));
-  value_.clear();
-  for (auto o : offsets) put_le64(value_, o);
+  // Sized once and filled in place: a run holds one offset per event.
+  value_.resize(offsets.size() * 8);
+  for (std::size_t i = 0; i < offsets.size(); ++i) {
+    for (int b = 0; b < 8; ++b) value_[i * 8 + std::size_t(b)] = char(std::uint8_t(offsets[i] >> (8 * b)));
+  }
   wb_->Put(db_->cfs_[cf_streams], slice(key_), slice(value_));
 }
 
