@@ -20,6 +20,10 @@ void index_accumulator::add(index_db::write_batch& wb, std::uint64_t segment, st
     wb.add_sparse(sparse_entry{batch.base_offset(), segment, position, batch.commit_time()});
   }
   const auto* events = batch.events();
+  // The index reads batches tens of ms after they were built, when they
+  // have left the cache, and reading an event's first field was a miss
+  // (over half of this function's samples): start all of them at once.
+  for (flatbuffers::uoffset_t i = 0; i < events->size(); ++i) __builtin_prefetch(events->Get(i));
   for (flatbuffers::uoffset_t i = 0; i < events->size(); ++i) {
     const auto* e = events->Get(i);
     const std::uint64_t offset = batch.base_offset() + i;
