@@ -39,8 +39,7 @@ constexpr std::size_t max_group_bytes = 16u << 20;
 
 }  // namespace
 
-std::optional<stream_state> log_impl::lookup_stream(std::string_view stream) {
-  if (auto it = streams_.find(stream); it != streams_.end()) return it->second;
+std::optional<stream_state> log_impl::indexed_stream(std::string_view stream) {
   // Not appended since the cache last held it: everything about it is in
   // the index (entries are only evicted once indexed).
   if (auto h = index_->stream_head(stream)) return stream_state{h->first, h->second};
@@ -59,7 +58,12 @@ void log_impl::trim_caches() {
     for (auto it = streams_.begin(); it != streams_.end() && streams_.size() > opts_.cached_streams;)
       it = it->second.offset < indexed ? streams_.erase(it) : std::next(it);
   }
-  // Ids leave in append order once indexed: no sweep, O(1) per id.
+  // Ids leave in append order once indexed: no sweep, O(1) per id. Each
+  // erase starts with a cache miss in the id table; start them together.
+  std::size_t due = 0;
+  for (auto it = ids_order_.begin();
+       ids_order_.size() - due > opts_.cached_ids && it != ids_order_.end() && it->first < indexed; ++it, ++due)
+    ids_.prefetch(it->second);
   while (ids_order_.size() > opts_.cached_ids && ids_order_.front().first < indexed) {
     const auto& [offset, id] = ids_order_.front();
     if (ids_.erase(id, offset)) {
@@ -121,6 +125,9 @@ void log_impl::append(const append_request& req, append_callback done) {
     }
   };
 
+  // Every id is looked up in the id table and then inserted there: start
+  // the table's cache misses of the whole request now, not one per event.
+  for (const auto& e : req.events) ids_.prefetch(e.id);
   for (std::size_t i = 0; i < n; ++i) {
     const auto& e = req.events[i];
     if (auto known = lookup_id(e.id)) {
@@ -128,7 +135,11 @@ void log_impl::append(const append_request& req, append_callback done) {
       need = std::max(need, known->first + 1);
       continue;
     }
-    auto cur = lookup_stream(e.stream);
+    // One lookup serves both the check and the update: a find in this map
+    // hashes the name and, its hash codes not being cached, the names of the
+    // bucket's other entries too (6% of all samples with two finds).
+    auto sit = streams_.find(e.stream);
+    const auto cur = sit != streams_.end() ? std::optional(sit->second) : indexed_stream(e.stream);
     const std::int64_t actual = cur ? cur->version : -1;
     const bool mismatch = (e.expected_version == codec::expect_no_stream && actual != -1) ||
                           (e.expected_version >= 0 && e.expected_version != actual);
@@ -144,7 +155,6 @@ void log_impl::append(const append_request& req, append_callback done) {
     }
     const std::uint64_t offset = next_offset_ + fresh.size();
     const std::int64_t version = actual + 1;
-    auto sit = streams_.find(e.stream);
     if (sit == streams_.end()) {
       sit = streams_.emplace(std::string(e.stream), stream_state{}).first;
       undo_streams.emplace_back(sit->first, std::nullopt);

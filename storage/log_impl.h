@@ -92,7 +92,8 @@ class index_accumulator {
   std::uint64_t interval_;
   std::uint64_t sparse_segment_ = ~0ull;
   std::uint64_t sparse_position_ = 0;
-  std::unordered_map<std::string, run, string_hash, std::equal_to<>> runs_;
+  static constexpr std::size_t max_kept_runs = 1u << 14;
+  std::unordered_map<std::string, run, string_hash, std::equal_to<>> runs_;  // empty offsets: not in this write
 };
 
 class log_impl final : public partition_log {
@@ -131,7 +132,7 @@ class log_impl final : public partition_log {
   void io_loop();
   void write_group(std::vector<pending_append>& group);
   void fail_group(std::vector<pending_append>& group, errc code);
-  std::optional<stream_state> lookup_stream(std::string_view stream);
+  std::optional<stream_state> indexed_stream(std::string_view stream);
   std::optional<std::pair<std::uint64_t, std::int64_t>> lookup_id(const codec::event_id& id);
   void trim_caches();
 
@@ -155,6 +156,7 @@ class log_impl final : public partition_log {
   codec::hash256 last_hash_{};
   std::int64_t last_commit_time_ = 0;
   codec::batch_builder builder_;
+  static constexpr std::size_t initial_streams = 4096;
   std::unordered_map<std::string, stream_state, string_hash, std::equal_to<>> streams_;
   id_table ids_;
   std::deque<std::pair<std::uint64_t, codec::event_id>> ids_order_;  // ids_ in append order

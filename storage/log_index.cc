@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 
 #include "codec/batch_generated.h"
 #include "codec/frame.h"
@@ -19,30 +20,50 @@ void index_accumulator::add(index_db::write_batch& wb, std::uint64_t segment, st
     wb.add_sparse(sparse_entry{batch.base_offset(), segment, position, batch.commit_time()});
   }
   const auto* events = batch.events();
+  // The index reads batches tens of ms after they were built, when they
+  // have left the cache, and reading an event's first field was a miss
+  // (over half of this function's samples): start all of them at once.
+  for (flatbuffers::uoffset_t i = 0; i < events->size(); ++i) __builtin_prefetch(events->Get(i));
   for (flatbuffers::uoffset_t i = 0; i < events->size(); ++i) {
     const auto* e = events->Get(i);
     const std::uint64_t offset = batch.base_offset() + i;
     index_db::write_batch::id_entry ie;
-    std::copy(e->id()->b()->begin(), e->id()->b()->end(), ie.id.bytes.begin());
+    std::memcpy(ie.id.bytes.data(), e->id()->b()->Data(), ie.id.bytes.size());
     ie.offset = offset;
     ie.version = e->version();
     ids_.push_back(ie);
     const std::string_view stream(e->stream()->data(), e->stream()->size());
     auto it = runs_.find(stream);
     if (it == runs_.end()) it = runs_.emplace(std::string(stream), run{e->version(), {}}).first;
+    if (it->second.offsets.empty()) it->second.first_version = e->version();
     it->second.offsets.push_back(offset);
   }
 }
 
 void index_accumulator::finish(index_db::write_batch& wb) {
-  std::sort(ids_.begin(), ids_.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+  // Ids compare as two big-endian words: the same order as the bytes, and
+  // no memcmp call per comparison (the sort of a 50,000-event write was 4%
+  // of all CPU).
+  auto words = [](const codec::event_id& id) {
+    std::uint64_t hi, lo;
+    std::memcpy(&hi, id.bytes.data(), 8);
+    std::memcpy(&lo, id.bytes.data() + 8, 8);
+    return std::pair{__builtin_bswap64(hi), __builtin_bswap64(lo)};
+  };
+  std::sort(ids_.begin(), ids_.end(), [&](const auto& a, const auto& b) { return words(a.id) < words(b.id); });
   wb.add_ids(ids_);
   ids_.clear();
-  for (const auto& [stream, r] : runs_) {
+  for (auto& [stream, r] : runs_) {
+    if (r.offsets.empty()) continue;  // kept from an earlier write, not in this one
     wb.add_stream_run(stream, r.first_version, r.offsets);
     wb.set_head(stream, r.first_version + std::int64_t(r.offsets.size()) - 1, r.offsets.back());
+    r.offsets.clear();
   }
-  runs_.clear();
+  // Busy streams come back in the next write: keeping their entries (and
+  // their vectors' capacity) saves an allocation and a free per stream per
+  // write. A map that has grown past what one write usually touches starts
+  // over, so streams seen once do not accumulate.
+  if (runs_.size() > max_kept_runs) runs_.clear();
 }
 
 void log_impl::index_loop() {

@@ -55,3 +55,18 @@ TEST_CASE("id_table: erase with an offset removes only that entry", "[storage][i
   CHECK(t.erase(id, 10));
   CHECK_FALSE(t.find(id).has_value());
 }
+
+TEST_CASE("id_table: the nil id (the empty-slot marker) is never stored", "[storage][id_table]") {
+  storage::id_table t(4);
+  const codec::event_id nil{};
+  t.insert(nil, 7, 1);
+  CHECK(t.size() == 0);
+  CHECK_FALSE(t.find(nil).has_value());
+  CHECK_FALSE(t.erase(nil));
+  // Ids around it are unaffected.
+  const auto id = codec::event_id::generate_v7();
+  t.insert(id, 3, 0);
+  t.prefetch(id);
+  CHECK(t.find(id) == std::optional(std::pair<std::uint64_t, std::int64_t>{3, 0}));
+  CHECK_FALSE(t.find(nil).has_value());
+}
