@@ -18,6 +18,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
+#include "codec/crc32c.h"
 #include "codec/frame.h"
 #include "codec/stream_hash.h"
 
@@ -270,7 +271,13 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
   bool parse_frames(std::uint64_t gen) {
     std::size_t start = 0;
     while (true) {
-      auto f = codec::decode_frame(std::span<const std::byte>(rbuf_.data() + start, rlen_ - start), opts_.max_frame_bytes);
+      const std::span<const std::byte> in(rbuf_.data() + start, rlen_ - start);
+      // A whole frame with a valid length is decoded first and its CRC
+      // checked after, by check_frame_crc, which reads every byte once even
+      // when the frame carries batches with CRCs of their own. Everything
+      // else (incomplete, too large, empty) goes through the frame decoder.
+      std::uint32_t frame_crc = 0;
+      const auto f = decode_frame_unchecked(in, opts_.max_frame_bytes, frame_crc);
       if (f.status == codec::decode_status::error) {
         close_connection(make_error(error_kind::protocol, "bad frame from " + where() + ": " +
                                                               std::string(codec::to_string(f.error))));
@@ -286,7 +293,14 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
         break;
       }
       auto r = decode_response(f.payload, opts_.limits);
+      const bool crc_ok = r ? check_frame_crc(*r, frame_crc) : codec::crc32c(f.payload) == frame_crc;
       start += f.consumed;
+      if (!crc_ok) {
+        // As the frame decoder would have said before looking inside.
+        close_connection(make_error(error_kind::protocol, "bad frame from " + where() + ": " +
+                                                              std::string(codec::to_string(codec::errc::checksum_mismatch))));
+        return false;
+      }
       if (!r) {
         close_connection(r.error());
         return false;
@@ -365,7 +379,8 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     const auto* raw = d->batches();
     const std::size_t raw_bytes = raw ? raw->size() : 0;
     if (raw_bytes > 0) {
-      auto batches = split_batches(r.bytes, std::span(reinterpret_cast<const std::byte*>(raw->Data()), raw->size()));
+      auto batches = split_batches(r.bytes, std::span(reinterpret_cast<const std::byte*>(raw->Data()), raw->size()), {},
+                                   r.batch_crcs_checked);
       if (!batches) {
         end_subscription(s, &batches.error());
         return;
@@ -566,7 +581,7 @@ result<fetch_result, client_error> client::fetch(std::string_view topic, std::ui
                      std::optional<client_error> bad;
                      out.batches = split_batches_prefix(
                          r.bytes, std::span(reinterpret_cast<const std::byte*>(f->batches()->Data()), f->batches()->size()),
-                         bad);
+                         bad, {}, r.batch_crcs_checked);
                      if (bad && out.batches.empty()) return unexpected{*bad};
                      out.events = events_of(out.batches, partition, from_offset);
                      if (!out.batches.empty())
