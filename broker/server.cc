@@ -75,9 +75,15 @@ class session : public std::enable_shared_from_this<session> {
           stop_reading = true;
           break;
         }
-        if (!handle_subscription(f.payload)) {
+        // Verified once, here; a request that does not verify goes to
+        // handle(), which answers it with the error.
+        const auto* req = request_handler::verify(f.payload);
+        if (!req) {
           ++inflight_;
           srv_.handler_.handle(f.payload, responder_for());
+        } else if (!handle_subscription(req, f.payload)) {
+          ++inflight_;
+          srv_.handler_.handle_verified(*req, f.payload.size(), responder_for());
         }
         used += f.consumed;
       }
@@ -211,11 +217,8 @@ class session : public std::enable_shared_from_this<session> {
 
   // Subscribe, credit and cancel are state of this connection, so the
   // session serves them itself; everything else goes to the handler.
-  bool handle_subscription(std::span<const std::byte> payload) {
-    const auto* p = reinterpret_cast<const std::uint8_t*>(payload.data());
-    flatbuffers::Verifier v(p, payload.size());
-    if (!v.VerifyBuffer<fb::Request>(nullptr)) return false;  // the handler answers it
-    const auto* req = flatbuffers::GetRoot<fb::Request>(p);
+  // `req` is the verified request in `payload`.
+  bool handle_subscription(const fb::Request* req, std::span<const std::byte> payload) {
     const auto corr = req->correlation_id();
     switch (req->body_type()) {
       case fb::RequestBody::FetchRequest: {
