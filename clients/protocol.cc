@@ -192,8 +192,13 @@ aligned_bytes::aligned_bytes(std::span<const std::byte> src)
   if (!src.empty()) std::memcpy(words_.get(), src.data(), src.size());
 }
 
+aligned_bytes::aligned_bytes(std::size_t n) : words_(new std::uint64_t[(n + 7) / 8]), size_(n) {}
+
 result<response, client_error> decode_response(std::span<const std::byte> payload, const decode_limits& limits) {
-  auto bytes = std::make_shared<const aligned_bytes>(payload);
+  return decode_owned_response(std::make_shared<const aligned_bytes>(payload), limits);
+}
+
+result<response, client_error> decode_owned_response(std::shared_ptr<const aligned_bytes> bytes, const decode_limits& limits) {
   const auto* p = reinterpret_cast<const std::uint8_t*>(bytes->data());
   if (bytes->size() < 8 || bytes->size() >= FLATBUFFERS_MAX_BUFFER_SIZE)
     return unexpected{make_error(error_kind::protocol, "response of " + std::to_string(bytes->size()) + " bytes is not a Response")};

@@ -77,6 +77,10 @@ frame_bytes encode_projection_rebuild(std::uint64_t correlation_id, std::string_
 class aligned_bytes {
  public:
   explicit aligned_bytes(std::span<const std::byte> src);
+  // `n` bytes, not initialised: to be filled through mutable_data() before
+  // they are shared (a large frame read straight from the socket).
+  explicit aligned_bytes(std::size_t n);
+  std::byte* mutable_data() noexcept { return reinterpret_cast<std::byte*>(words_.get()); }
   std::span<const std::byte> span() const noexcept { return {data(), size_}; }
   const std::byte* data() const noexcept { return reinterpret_cast<const std::byte*>(words_.get()); }
   std::size_t size() const noexcept { return size_; }
@@ -108,6 +112,9 @@ struct response {
 // Copies `payload` (a frame payload) to aligned memory and runs the
 // FlatBuffers Verifier with `limits`; protocol error when it does not verify.
 result<response, client_error> decode_response(std::span<const std::byte> payload, const decode_limits& limits = {});
+// The same for a payload already in aligned memory it may keep (no copy).
+result<response, client_error> decode_owned_response(std::shared_ptr<const aligned_bytes> payload,
+                                               const decode_limits& limits = {});
 
 // The first frame of `in` with its CRC not yet checked (the header's CRC
 // goes to `crc`, for check_frame_crc) when `in` holds all of it and its
