@@ -328,22 +328,32 @@ std::vector<std::byte> error_frame(std::uint64_t correlation_id, std::uint16_t c
   return finish(b, correlation_id, fb::ResponseBody::Error, err.Union());
 }
 
-void request_handler::handle(std::span<const std::byte> payload, const responder& respond) {
+const fb::Request* request_handler::verify(std::span<const std::byte> payload) {
   const auto* p = reinterpret_cast<const std::uint8_t*>(payload.data());
   flatbuffers::Verifier::Options opts;
   opts.max_depth = 16;
   opts.max_tables = 1'000'000;
   flatbuffers::Verifier v(p, payload.size(), opts);
-  if (!v.VerifyBuffer<fb::Request>(nullptr)) {
+  if (!v.VerifyBuffer<fb::Request>(nullptr)) return nullptr;
+  return flatbuffers::GetRoot<fb::Request>(p);
+}
+
+void request_handler::handle(std::span<const std::byte> payload, const responder& respond) {
+  const auto* req = verify(payload);
+  if (!req) {
     if (metrics_) metrics_->refused(fb::EnumNameErrorCode(fb::ErrorCode::malformed_request));
     return respond(error_frame(0, std::uint16_t(fb::ErrorCode::malformed_request),
                                "request does not verify as a muninn.fb.Request"));
   }
-  const auto* req = flatbuffers::GetRoot<fb::Request>(p);
+  handle_verified(*req, payload.size(), respond);
+}
+
+void request_handler::handle_verified(const fb::Request& request, std::size_t payload_bytes, const responder& respond) {
+  const auto* req = &request;
   const auto corr = req->correlation_id();
   switch (req->body_type()) {
     case fb::RequestBody::ProduceRequest:
-      return produce(topics_, metrics_, corr, *req->body_as_ProduceRequest(), payload.size(), respond);
+      return produce(topics_, metrics_, corr, *req->body_as_ProduceRequest(), payload_bytes, respond);
     case fb::RequestBody::FetchRequest:
       return fetch(topics_, metrics_, limits_, corr, *req->body_as_FetchRequest(), respond);
     case fb::RequestBody::OffsetForTimeRequest:

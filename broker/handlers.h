@@ -14,6 +14,10 @@
 #include "broker/broker_metrics.h"
 #include "broker/topics.h"
 
+namespace muninn::fb {
+struct Request;
+}  // namespace muninn::fb
+
 namespace muninn::broker {
 
 class projection_runner;
@@ -36,6 +40,14 @@ class request_handler {
   // `payload` is a frame payload whose CRC checked out. Every request gets
   // exactly one response, also when it is malformed.
   void handle(std::span<const std::byte> payload, const responder& respond);
+  // The request in `payload` when it passes the FlatBuffers Verifier (with
+  // the broker's depth and table limits), else null. The session verifies
+  // each request once, serves subscriptions itself and passes the rest to
+  // handle_verified: verifying a produce request twice cost a second walk
+  // over all its events on the network thread.
+  static const fb::Request* verify(std::span<const std::byte> payload);
+  // handle() for a request verify() accepted; `payload_bytes` is its size.
+  void handle_verified(const fb::Request& req, std::size_t payload_bytes, const responder& respond);
   topic_registry& topics() { return topics_; }
   // Projection requests are refused (not_found) until a runner is set.
   void set_projections(projection_runner* runner) { projections_ = runner; }

@@ -19,6 +19,8 @@
 #include <set>
 #include <vector>
 
+#include <flatbuffers/flatbuffer_builder.h>
+
 #include "broker/handlers.h"
 
 namespace muninn::broker {
@@ -63,6 +65,9 @@ class server {
   std::set<storage::partition_log*> listening_;  // logs our listener is registered with
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // listeners outlive us
   bool stopped_ = false;
+  // Reused for every subscription frame (network thread only): its buffer
+  // is allocated once instead of once per frame.
+  flatbuffers::FlatBufferBuilder scratch_;
 };
 
 }  // namespace muninn::broker

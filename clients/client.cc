@@ -15,9 +15,11 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
+#include "codec/crc32c.h"
 #include "codec/frame.h"
 #include "codec/stream_hash.h"
 
@@ -69,6 +71,13 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
   bool write_in_flight_ = false;
   std::vector<std::byte> rbuf_;
   std::size_t rlen_ = 0;
+  // A large frame (a subscription's or fetch's batches) is read straight
+  // into the aligned memory its response keeps, instead of into rbuf_ and
+  // then copied: `big_` holds its payload, `big_have_` bytes of it so far.
+  std::shared_ptr<aligned_bytes> big_;
+  std::size_t big_have_ = 0;
+  std::uint32_t big_crc_ = 0;
+  static constexpr std::uint32_t direct_read_bytes = 256u << 10;
   std::unordered_map<std::uint64_t, pending> pending_;
   std::unordered_set<std::shared_ptr<subscription::state>> subs_;
   std::unordered_map<std::uint64_t, std::shared_ptr<subscription::state>> sub_by_corr_;
@@ -171,6 +180,7 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     socket_.set_option(tcp::no_delay(true), ignored);
     backoff_ = opts_.reconnect_backoff_min;
     rlen_ = 0;
+    big_.reset();
     start_read();
     for (auto& s : subs_) send_subscribe(s);
     do_write();
@@ -189,6 +199,7 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     writing_.clear();
     write_in_flight_ = false;
     rlen_ = 0;
+    big_.reset();
     sub_by_corr_.clear();
     for (auto& s : subs_) s->corr = 0;
     auto failed = std::move(pending_);
@@ -247,30 +258,72 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     });
   }
 
+  void read_failed(boost::system::error_code ec) {
+    close_connection(make_error(error_kind::connection, ec == asio::error::eof
+                                                            ? "connection closed by " + where()
+                                                            : "read from " + where() + ": " + ec.message()));
+  }
+
   void start_read() {
+    if (big_) return read_big();
     if (rbuf_.size() - rlen_ < 16 * 1024) rbuf_.resize(std::max(rbuf_.size() * 2, rlen_ + 64 * 1024));
     const auto gen = generation_;
     socket_.async_read_some(asio::buffer(rbuf_.data() + rlen_, rbuf_.size() - rlen_),
                             [this, gen](boost::system::error_code ec, std::size_t n) {
                               if (gen != generation_) return;
-                              if (ec) {
-                                close_connection(make_error(error_kind::connection,
-                                                            ec == asio::error::eof
-                                                                ? "connection closed by " + where()
-                                                                : "read from " + where() + ": " + ec.message()));
-                                return;
-                              }
+                              if (ec) return read_failed(ec);
                               rlen_ += n;
                               if (!parse_frames(gen)) return;
                               start_read();
                             });
   }
 
+  // The rest of the large frame in big_, then on as usual.
+  void read_big() {
+    const auto gen = generation_;
+    asio::async_read(socket_, asio::buffer(big_->mutable_data() + big_have_, big_->size() - big_have_),
+                     [this, gen](boost::system::error_code ec, std::size_t) {
+                       if (gen != generation_) return;
+                       if (ec) return read_failed(ec);
+                       std::shared_ptr<const aligned_bytes> payload = std::move(big_);
+                       big_.reset();
+                       if (!handle_frame(gen, decode_owned_response(payload, opts_.limits),
+                                         [&] { return codec::crc32c(payload->span()); }, big_crc_))
+                         return;
+                       start_read();
+                     });
+  }
+
+  // Checks the CRC of a decoded frame (check_frame_crc; `whole_crc` when it
+  // did not decode) and dispatches it. False when the connection was closed.
+  template <class WholeCrc>
+  bool handle_frame(std::uint64_t gen, result<response, client_error> r, WholeCrc whole_crc, std::uint32_t frame_crc) {
+    const bool crc_ok = r ? check_frame_crc(*r, frame_crc) : whole_crc() == frame_crc;
+    if (!crc_ok) {
+      // As the frame decoder would have said before looking inside.
+      close_connection(make_error(error_kind::protocol, "bad frame from " + where() + ": " +
+                                                            std::string(codec::to_string(codec::errc::checksum_mismatch))));
+      return false;
+    }
+    if (!r) {
+      close_connection(r.error());
+      return false;
+    }
+    dispatch(std::move(r).value());
+    return gen == generation_;
+  }
+
   // False when the connection was closed while dispatching.
   bool parse_frames(std::uint64_t gen) {
     std::size_t start = 0;
     while (true) {
-      auto f = codec::decode_frame(std::span<const std::byte>(rbuf_.data() + start, rlen_ - start), opts_.max_frame_bytes);
+      const std::span<const std::byte> in(rbuf_.data() + start, rlen_ - start);
+      // A whole frame with a valid length is decoded first and its CRC
+      // checked after, by check_frame_crc, which reads every byte once even
+      // when the frame carries batches with CRCs of their own. Everything
+      // else (incomplete, too large, empty) goes through the frame decoder.
+      std::uint32_t frame_crc = 0;
+      const auto f = decode_frame_unchecked(in, opts_.max_frame_bytes, frame_crc);
       if (f.status == codec::decode_status::error) {
         close_connection(make_error(error_kind::protocol, "bad frame from " + where() + ": " +
                                                               std::string(codec::to_string(f.error))));
@@ -280,19 +333,29 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
         if (rlen_ - start >= 4) {
           std::uint32_t len = 0;
           for (int i = 3; i >= 0; --i) len = (len << 8) | static_cast<std::uint8_t>(rbuf_[start + i]);
+          // The length is within the limit here (the decoder said need_more).
+          if (len >= direct_read_bytes && rlen_ - start >= codec::frame_header_bytes) {
+            const std::byte* h = rbuf_.data() + start;
+            const std::size_t have = rlen_ - start - codec::frame_header_bytes;
+            big_ = std::make_shared<aligned_bytes>(std::size_t(len));
+            std::memcpy(big_->mutable_data(), h + codec::frame_header_bytes, have);
+            big_have_ = have;
+            big_crc_ = std::uint32_t(std::to_integer<std::uint8_t>(h[4])) |
+                       std::uint32_t(std::to_integer<std::uint8_t>(h[5])) << 8 |
+                       std::uint32_t(std::to_integer<std::uint8_t>(h[6])) << 16 |
+                       std::uint32_t(std::to_integer<std::uint8_t>(h[7])) << 24;
+            start = rlen_;  // all of it is big_'s now
+            break;
+          }
           const std::size_t need = codec::frame_header_bytes + len;
           if (rbuf_.size() < need) rbuf_.resize(need + 64 * 1024);
         }
         break;
       }
-      auto r = decode_response(f.payload, opts_.limits);
+      const auto payload = f.payload;
       start += f.consumed;
-      if (!r) {
-        close_connection(r.error());
+      if (!handle_frame(gen, decode_response(payload, opts_.limits), [&] { return codec::crc32c(payload); }, frame_crc))
         return false;
-      }
-      dispatch(std::move(r).value());
-      if (gen != generation_) return false;
     }
     if (start > 0) {
       std::memmove(rbuf_.data(), rbuf_.data() + start, rlen_ - start);
@@ -365,7 +428,8 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     const auto* raw = d->batches();
     const std::size_t raw_bytes = raw ? raw->size() : 0;
     if (raw_bytes > 0) {
-      auto batches = split_batches(r.bytes, std::span(reinterpret_cast<const std::byte*>(raw->Data()), raw->size()));
+      auto batches = split_batches(r.bytes, std::span(reinterpret_cast<const std::byte*>(raw->Data()), raw->size()), {},
+                                   r.batch_crcs_checked);
       if (!batches) {
         end_subscription(s, &batches.error());
         return;
@@ -566,7 +630,7 @@ result<fetch_result, client_error> client::fetch(std::string_view topic, std::ui
                      std::optional<client_error> bad;
                      out.batches = split_batches_prefix(
                          r.bytes, std::span(reinterpret_cast<const std::byte*>(f->batches()->Data()), f->batches()->size()),
-                         bad);
+                         bad, {}, r.batch_crcs_checked);
                      if (bad && out.batches.empty()) return unexpected{*bad};
                      out.events = events_of(out.batches, partition, from_offset);
                      if (!out.batches.empty())

@@ -2,9 +2,11 @@
 
 #include "clients/json_lines.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
+#include "codec/crc32c.h"
 #include "codec/frame.h"
 #include "codec/json.h"
 
@@ -16,6 +18,21 @@ using builder = flatbuffers::FlatBufferBuilder;
 template <class T>
 frame_bytes finish(builder& b, std::uint64_t corr, fb::RequestBody type, flatbuffers::Offset<T> body) {
   return finish_request(b, corr, type, body.Union());
+}
+
+std::uint32_t load_le32(const std::byte* p) noexcept {
+  std::uint32_t v = 0;
+  for (int i = 3; i >= 0; --i) v = (v << 8) | std::to_integer<std::uint32_t>(p[i]);
+  return v;
+}
+
+// The stored batch frames a response carries, if any.
+std::span<const std::byte> batch_bytes(const fb::Response& r) noexcept {
+  const flatbuffers::Vector<std::uint8_t>* v = nullptr;
+  if (r.body_type() == fb::ResponseBody::SubscribeData) v = r.body_as_SubscribeData()->batches();
+  if (r.body_type() == fb::ResponseBody::FetchResponse) v = r.body_as_FetchResponse()->batches();
+  if (!v) return {};
+  return {reinterpret_cast<const std::byte*>(v->Data()), v->size()};
 }
 
 std::string_view sv(const flatbuffers::String* s) noexcept {
@@ -170,12 +187,18 @@ frame_bytes encode_projection_rebuild(std::uint64_t corr, std::string_view proje
   return finish(b, corr, fb::RequestBody::ProjectionRebuildRequest, fb::CreateProjectionRebuildRequest(b, pr));
 }
 
-aligned_bytes::aligned_bytes(std::span<const std::byte> src) : words_((src.size() + 7) / 8), size_(src.size()) {
-  if (!src.empty()) std::memcpy(words_.data(), src.data(), src.size());
+aligned_bytes::aligned_bytes(std::span<const std::byte> src)
+    : words_(new std::uint64_t[(src.size() + 7) / 8]), size_(src.size()) {
+  if (!src.empty()) std::memcpy(words_.get(), src.data(), src.size());
 }
 
+aligned_bytes::aligned_bytes(std::size_t n) : words_(new std::uint64_t[(n + 7) / 8]), size_(n) {}
+
 result<response, client_error> decode_response(std::span<const std::byte> payload, const decode_limits& limits) {
-  auto bytes = std::make_shared<const aligned_bytes>(payload);
+  return decode_owned_response(std::make_shared<const aligned_bytes>(payload), limits);
+}
+
+result<response, client_error> decode_owned_response(std::shared_ptr<const aligned_bytes> bytes, const decode_limits& limits) {
   const auto* p = reinterpret_cast<const std::uint8_t*>(bytes->data());
   if (bytes->size() < 8 || bytes->size() >= FLATBUFFERS_MAX_BUFFER_SIZE)
     return unexpected{make_error(error_kind::protocol, "response of " + std::to_string(bytes->size()) + " bytes is not a Response")};
@@ -189,6 +212,59 @@ result<response, client_error> decode_response(std::span<const std::byte> payloa
   r.root = flatbuffers::GetRoot<fb::Response>(p);
   r.bytes = std::move(bytes);
   return r;
+}
+
+codec::frame_view decode_frame_unchecked(std::span<const std::byte> in, std::uint32_t max_payload,
+                                         std::uint32_t& crc) noexcept {
+  if (in.size() >= codec::frame_header_bytes) {
+    const std::uint32_t len = load_le32(in.data());
+    if (len > 0 && len <= std::min(max_payload, codec::max_frame_payload_bytes) &&
+        in.size() - codec::frame_header_bytes >= len) {
+      codec::frame_view f;
+      f.status = codec::decode_status::frame;
+      f.payload = in.subspan(codec::frame_header_bytes, len);
+      f.consumed = codec::frame_header_bytes + len;
+      crc = load_le32(in.data() + 4);
+      return f;
+    }
+  }
+  return codec::decode_frame(in, max_payload);  // need_more, or the error, as usual
+}
+
+bool check_frame_crc(response& r, std::uint32_t frame_crc) {
+  r.batch_crcs_checked = false;
+  const auto all = r.bytes->span();
+  const auto batches = batch_bytes(*r.root);
+  if (!batches.empty()) {
+    // One pass: the part before the batches, each batch frame (its header,
+    // then its payload, whose CRC must equal the one stored in the header),
+    // the part after; the frame's CRC is combined from those.
+    const std::size_t at = std::size_t(batches.data() - all.data());
+    std::uint32_t crc = codec::crc32c(all.first(at));
+    bool inner_ok = true;
+    for (std::size_t pos = 0; inner_ok && pos < batches.size();) {
+      const auto rest = batches.subspan(pos);
+      const std::uint32_t len = rest.size() >= codec::frame_header_bytes ? load_le32(rest.data()) : 0;
+      if (len == 0 || rest.size() - codec::frame_header_bytes < len) {
+        inner_ok = false;
+        break;
+      }
+      const std::uint32_t c = codec::crc32c(rest.subspan(codec::frame_header_bytes, len));
+      inner_ok = c == load_le32(rest.data() + 4);
+      crc = codec::crc32c(rest.first(codec::frame_header_bytes), crc);
+      crc = codec::crc32c_combine(crc, c, len);
+      pos += codec::frame_header_bytes + len;
+    }
+    if (inner_ok) {
+      crc = codec::crc32c(all.subspan(at + batches.size()), crc);
+      r.batch_crcs_checked = crc == frame_crc;
+      return r.batch_crcs_checked;
+    }
+    // A batch that does not check: was it damaged on the way (the frame's
+    // CRC fails too) or where it was stored? A second pass tells, on this
+    // rare path only.
+  }
+  return codec::crc32c(all) == frame_crc;
 }
 
 const fb::Error* response_error(const fb::Response& r) noexcept {
@@ -241,21 +317,23 @@ std::string event_record::to_json(std::string_view topic) const {
 
 result<std::vector<batch_record>, client_error> split_batches(std::shared_ptr<const void> keep,
                                                               std::span<const std::byte> bytes,
-                                                              const codec::batch_limits& limits) {
+                                                              const codec::batch_limits& limits, bool crcs_checked) {
   std::optional<client_error> err;
-  auto out = split_batches_prefix(std::move(keep), bytes, err, limits);
+  auto out = split_batches_prefix(std::move(keep), bytes, err, limits, crcs_checked);
   if (err) return unexpected{*err};
   return out;
 }
 
 std::vector<batch_record> split_batches_prefix(std::shared_ptr<const void> keep, std::span<const std::byte> bytes,
                                                std::optional<client_error>& tail_error,
-                                               const codec::batch_limits& limits) {
+                                               const codec::batch_limits& limits, bool crcs_checked) {
   tail_error.reset();
   std::vector<batch_record> out;
   std::size_t pos = 0;
   while (pos < bytes.size()) {
-    auto f = codec::decode_frame(bytes.subspan(pos));
+    std::uint32_t unused_crc = 0;
+    auto f = crcs_checked ? decode_frame_unchecked(bytes.subspan(pos), codec::max_frame_payload_bytes, unused_crc)
+                          : codec::decode_frame(bytes.subspan(pos));
     if (f.status != codec::decode_status::frame) {
       std::string why = f.status == codec::decode_status::need_more ? std::string("truncated frame")
                                                                      : std::string(codec::to_string(f.error));
@@ -292,6 +370,9 @@ std::vector<batch_record> split_batches_prefix(std::shared_ptr<const void> keep,
 std::vector<event_record> events_of(std::span<const batch_record> batches, std::uint32_t partition,
                                     std::uint64_t from_offset) {
   std::vector<event_record> out;
+  std::size_t n = 0;
+  for (const auto& b : batches) n += b.batch.batch->events()->size();
+  out.reserve(n);
   for (const auto& b : batches) {
     const auto* evs = b.batch.batch->events();
     for (std::uint32_t i = 0; i < evs->size(); ++i) {

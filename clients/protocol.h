@@ -14,6 +14,7 @@
 
 #include "clients/errors.h"
 #include "codec/batch.h"
+#include "codec/frame.h"
 #include "codec/protocol_generated.h"
 #include "codec/result.h"
 
@@ -76,12 +77,18 @@ frame_bytes encode_projection_rebuild(std::uint64_t correlation_id, std::string_
 class aligned_bytes {
  public:
   explicit aligned_bytes(std::span<const std::byte> src);
+  // `n` bytes, not initialised: to be filled through mutable_data() before
+  // they are shared (a large frame read straight from the socket).
+  explicit aligned_bytes(std::size_t n);
+  std::byte* mutable_data() noexcept { return reinterpret_cast<std::byte*>(words_.get()); }
   std::span<const std::byte> span() const noexcept { return {data(), size_}; }
-  const std::byte* data() const noexcept { return reinterpret_cast<const std::byte*>(words_.data()); }
+  const std::byte* data() const noexcept { return reinterpret_cast<const std::byte*>(words_.get()); }
   std::size_t size() const noexcept { return size_; }
 
  private:
-  std::vector<std::uint64_t> words_;
+  // Not a vector: its zero-filling would touch every byte once more
+  // before the copy (a megabyte per subscription frame).
+  std::unique_ptr<std::uint64_t[]> words_;
   std::size_t size_ = 0;
 };
 
@@ -96,12 +103,35 @@ struct decode_limits {
 struct response {
   std::shared_ptr<const aligned_bytes> bytes;
   const fb::Response* root = nullptr;
+  // Set by check_frame_crc when every stored batch frame the response
+  // carries had a matching CRC: split_batches need not check them again.
+  bool batch_crcs_checked = false;
   std::uint64_t correlation_id() const noexcept { return root->correlation_id(); }
 };
 
 // Copies `payload` (a frame payload) to aligned memory and runs the
 // FlatBuffers Verifier with `limits`; protocol error when it does not verify.
 result<response, client_error> decode_response(std::span<const std::byte> payload, const decode_limits& limits = {});
+// The same for a payload already in aligned memory it may keep (no copy).
+result<response, client_error> decode_owned_response(std::shared_ptr<const aligned_bytes> payload,
+                                               const decode_limits& limits = {});
+
+// The first frame of `in` with its CRC not yet checked (the header's CRC
+// goes to `crc`, for check_frame_crc) when `in` holds all of it and its
+// length is valid; otherwise what codec::decode_frame says (need_more, or
+// the error).
+codec::frame_view decode_frame_unchecked(std::span<const std::byte> in, std::uint32_t max_payload,
+                                         std::uint32_t& crc) noexcept;
+
+// Checks the CRC32C of the frame that carried `r` (`frame_crc`, from its
+// header) reading each byte once. The stored batch frames a SubscribeData
+// or FetchResponse carries have CRCs of their own: each is checked, and the
+// frame's CRC is derived from them (codec::crc32c_combine) instead of a
+// second pass over the same bytes. False when the frame's CRC does not
+// match. When it matches but a batch's own CRC does not (a batch damaged
+// where it was stored, not on the way), batch_crcs_checked stays false and
+// split_batches reports that batch.
+bool check_frame_crc(response& r, std::uint32_t frame_crc);
 
 // The broker error of a response (kind broker/conflict), or the protocol
 // error of a body other than `expected`; nothing when the response is usable.
@@ -146,19 +176,21 @@ struct batch_record {
 };
 
 // Splits back-to-back frames (FetchResponse/SubscribeData `batches`) into
-// verified batches. CRCs are checked by the frame decoder; a payload that is
-// not 8-byte aligned is copied first. Protocol error naming the byte
-// position of the first bad frame.
+// verified batches. CRCs are checked by the frame decoder unless
+// `crcs_checked` (check_frame_crc did it); the FlatBuffers verifier runs on
+// every batch either way. A payload that is not 8-byte aligned is copied
+// first. Protocol error naming the byte position of the first bad frame.
 result<std::vector<batch_record>, client_error> split_batches(std::shared_ptr<const void> keep,
                                                               std::span<const std::byte> bytes,
-                                                              const codec::batch_limits& limits = {});
+                                                              const codec::batch_limits& limits = {},
+                                                              bool crcs_checked = false);
 
 // As split_batches, but keeps the verified batches before a bad frame and
 // reports the bad frame in `tail_error` (a fetch delivers what verifies and
 // fails on the next fetch, at the broken batch's offset).
 std::vector<batch_record> split_batches_prefix(std::shared_ptr<const void> keep, std::span<const std::byte> bytes,
                                                std::optional<client_error>& tail_error,
-                                               const codec::batch_limits& limits = {});
+                                               const codec::batch_limits& limits = {}, bool crcs_checked = false);
 
 // The events of `batches` with offset >= from_offset, in offset order.
 std::vector<event_record> events_of(std::span<const batch_record> batches, std::uint32_t partition,

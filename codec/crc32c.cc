@@ -76,6 +76,45 @@ std::uint32_t crc32c_portable(std::span<const std::byte> data, std::uint32_t crc
   return portable(data.data(), data.size(), crc);
 }
 
+namespace {
+
+// a * b modulo the (reflected) Castagnoli polynomial; bit 31 is x^0.
+constexpr std::uint32_t mul_mod_p(std::uint32_t a, std::uint32_t b) noexcept {
+  std::uint32_t m = 1u << 31, p = 0;
+  for (;;) {
+    if (a & m) {
+      p ^= b;
+      if ((a & (m - 1)) == 0) break;
+    }
+    m >>= 1;
+    b = (b & 1u) ? (b >> 1) ^ poly_reflected : b >> 1;
+  }
+  return p;
+}
+
+// x^(2^k) mod p for k = 0..31.
+constexpr std::array<std::uint32_t, 32> make_x2n() {
+  std::array<std::uint32_t, 32> t{};
+  std::uint32_t p = 1u << 30;  // x^1
+  t[0] = p;
+  for (std::size_t k = 1; k < 32; ++k) t[k] = p = mul_mod_p(p, p);
+  return t;
+}
+
+constexpr auto x2n = make_x2n();
+
+}  // namespace
+
+std::uint32_t crc32c_combine(std::uint32_t crc_a, std::uint32_t crc_b, std::uint64_t len_b) noexcept {
+  // crc(A || B) = crc_a * x^(8 len_b) + crc_b (the pre- and post-inversions
+  // cancel as in zlib's crc32_combine). x^(8n) from the powers x^(2^k):
+  // 8n = n << 3, so start at k = 3.
+  std::uint32_t x = 1u << 31;  // x^0
+  for (std::size_t k = 3; len_b != 0; len_b >>= 1, ++k)
+    if (len_b & 1u) x = mul_mod_p(x2n[k & 31], x);
+  return mul_mod_p(x, crc_a) ^ crc_b;
+}
+
 bool crc32c_hardware_available() noexcept {
   static const bool has = cpu_has_sse42();
   return has;

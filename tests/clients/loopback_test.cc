@@ -371,3 +371,50 @@ TEST_CASE("loopback: one refused event fails only its own append, the others of 
   CHECK(events[0].stream() == "acct-0");
   CHECK(events[1].stream() == "acct-2");
 }
+
+TEST_CASE("loopback: frames of a megabyte and more (read straight into their response) deliver every event intact",
+          "[clients][loopback]") {
+  running_broker b;
+  client c(b.options());
+  REQUIRE(c.create_topic("big", 1));
+  const std::string payload(5000, 'x');
+  for (int round = 0; round < 6; ++round) {
+    std::vector<codec::owned_event> batch;
+    for (int i = 0; i < 100; ++i) {
+      const int n = round * 100 + i;
+      batch.push_back(make_event("s-" + std::to_string(n), "Happened", "{\"n\":" + std::to_string(n) + ",\"p\":\"" + payload + "\"}"));
+    }
+    producer p(c);
+    REQUIRE(p.append("big", std::move(batch)));
+  }
+  subscribe_options so;
+  so.credit_bytes = 4u << 20;  // the broker reads up to 1 MiB per frame: several frames above 256 KiB
+  so.check_chain = true;
+  // Events are collected on the client's I/O thread; the future waits here.
+  std::promise<std::vector<std::string>> all;
+  std::vector<std::string> seen;
+  bool finished = false;
+  auto sub = c.subscribe(
+      "big", 0, 0,
+      [&](std::span<const event_record> events, std::uint64_t) {
+        for (const auto& e : events) seen.emplace_back(reinterpret_cast<const char*>(e.data().data()), e.data().size());
+        if (seen.size() >= 600 && !std::exchange(finished, true)) all.set_value(seen);
+      },
+      [&](const client_error& e) {
+        if (!std::exchange(finished, true)) all.set_exception(std::make_exception_ptr(std::runtime_error(e.describe())));
+      },
+      so);
+  auto got = all.get_future();
+  REQUIRE(got.wait_for(std::chrono::seconds(20)) == std::future_status::ready);
+  const auto delivered = got.get();
+  REQUIRE(delivered.size() == 600);
+  for (int n = 0; n < 600; ++n)
+    REQUIRE(delivered[std::size_t(n)] == "{\"n\":" + std::to_string(n) + ",\"p\":\"" + payload + "\"}");
+  sub.cancel();
+  // A fetch of 2 MiB is one large frame too, and a request after it works.
+  auto f = c.fetch("big", 0, 0, 2u << 20);
+  REQUIRE(f);
+  CHECK(f->events.size() >= 300);
+  CHECK(f->events.front().offset == 0);
+  REQUIRE(c.describe_topic("big"));
+}

@@ -307,3 +307,52 @@ TEST_CASE("client protocol: topics responses become topic_info with hex head has
   CHECK(infos[0].parts[0].head_hash == "ab" + std::string(60, '0') + "01");
   CHECK(infos[0].to_json().find("\"head_hash\":\"ab") != std::string::npos);
 }
+
+TEST_CASE("client protocol: a subscription frame's CRC is checked once, through its batches' CRCs", "[clients][batch]") {
+  auto set = make_batches(3, 4);
+  auto frame_with = [](const std::vector<std::byte>& batches) {
+    flatbuffers::FlatBufferBuilder b;
+    b.ForceVectorAlignment(batches.size(), 1, 8);
+    auto v = b.CreateVector(reinterpret_cast<const std::uint8_t*>(batches.data()), batches.size());
+    b.Finish(fb::CreateResponse(b, 9, fb::ResponseBody::SubscribeData, fb::CreateSubscribeData(b, 12, v).Union()));
+    return response_frame(b);
+  };
+  auto crc_of = [](const frame_bytes& f) {
+    std::uint32_t crc = 0;
+    auto v = decode_frame_unchecked(f, codec::max_frame_payload_bytes, crc);
+    REQUIRE(v.status == codec::decode_status::frame);
+    return crc;
+  };
+
+  // Intact: the frame checks and its batches need no second CRC pass.
+  const auto good = frame_with(set.bytes);
+  auto r = decode_response(payload_of(good));
+  REQUIRE(r);
+  CHECK(check_frame_crc(*r, crc_of(good)));
+  CHECK(r->batch_crcs_checked);
+  CHECK_FALSE(check_frame_crc(*r, crc_of(good) ^ 1u));
+  CHECK_FALSE(r->batch_crcs_checked);
+
+  // A byte flipped on the way (the frame's CRC no longer matches): refused.
+  auto on_the_way = good;
+  on_the_way[on_the_way.size() - 30] ^= std::byte{0x04};
+  auto r2 = decode_response(payload_of(on_the_way));
+  REQUIRE(r2);
+  CHECK_FALSE(check_frame_crc(*r2, crc_of(on_the_way)));
+
+  // A byte flipped where it was stored (the frame's CRC was made over the
+  // damaged batch): the frame checks, the batch does not, and
+  // split_batches names it.
+  auto stored = set.bytes;
+  stored[stored.size() - 20] ^= std::byte{0x01};
+  const auto at_rest = frame_with(stored);
+  auto r3 = decode_response(payload_of(at_rest));
+  REQUIRE(r3);
+  CHECK(check_frame_crc(*r3, crc_of(at_rest)));
+  CHECK_FALSE(r3->batch_crcs_checked);
+  const auto* raw = r3->root->body_as_SubscribeData()->batches();
+  auto split = split_batches(r3->bytes, std::span(reinterpret_cast<const std::byte*>(raw->Data()), raw->size()), {},
+                             r3->batch_crcs_checked);
+  REQUIRE_FALSE(split);
+  CHECK(split.error().message.find("CRC32C") != std::string::npos);
+}

@@ -54,3 +54,18 @@ TEST_CASE("crc32c: extending a checksum equals checksumming the concatenation",
     CHECK(crc32c_portable(all.subspan(cut), crc32c_portable(all.first(cut))) == crc32c(all));
   }
 }
+
+TEST_CASE("crc32c: combine gives the checksum of the concatenation from the two checksums",
+          "[codec][crc32c]") {
+  const auto data = random_bytes(70'000, 11);
+  const std::span<const std::byte> all(data);
+  for (std::size_t cut : {0u, 1u, 7u, 8u, 9u, 500u, 4096u, 65'537u, 69'999u, 70'000u}) {
+    const auto a = all.first(cut), b = all.subspan(cut);
+    CHECK(crc32c_combine(crc32c(a), crc32c(b), b.size()) == crc32c(all));
+  }
+  // A flipped byte in either part changes the combined checksum.
+  auto bad = data;
+  bad[60'000] ^= std::byte{1};
+  const std::span<const std::byte> bad_all(bad);
+  CHECK(crc32c_combine(crc32c(bad_all.first(500)), crc32c(bad_all.subspan(500)), bad.size() - 500) != crc32c(all));
+}
