@@ -183,7 +183,12 @@ class session : public std::enable_shared_from_this<session> {
     }
     asio::async_write(socket_, iov_, [self = shared_from_this(), frames](boost::system::error_code ec, std::size_t) {
       if (ec) return self->close();
-      for (std::size_t i = 0; i < frames; ++i) self->out_.pop_front();
+      for (std::size_t i = 0; i < frames; ++i) {
+        auto& body = self->out_.front().body;
+        if (body.capacity() >= spare_min_bytes && self->spare_.size() < max_spare)
+          self->spare_.push_back(std::move(body));
+        self->out_.pop_front();
+      }
       self->write_next();
     });
   }
@@ -301,19 +306,28 @@ class session : public std::enable_shared_from_this<session> {
         srv_.wait_for(sub.log, shared_from_this());
         return;
       }
-      auto chunk = sub.log->read(sub.next, std::size_t(std::min<std::int64_t>(sub.credit, 1 << 20)));
-      if (!chunk || chunk->batches.empty()) {
+      // Read into a buffer an earlier frame gave back after its write: a
+      // fresh 1 MiB vector per read cost page faults and an munmap each.
+      if (chunk_.bytes.capacity() == 0 && !spare_.empty()) {
+        chunk_.bytes = std::move(spare_.back());
+        spare_.pop_back();
+      }
+      const auto want = std::size_t(std::min<std::int64_t>(sub.credit, 1 << 20));
+      auto read = sub.log->read(sub.next, want, chunk_);
+      if (!read || chunk_.batches.empty()) {
         send(error_frame(sub.id, std::uint16_t(fb::ErrorCode::io_error),
                          "cannot read offset " + std::to_string(sub.next)));
         subs_.erase(sub.id);
         return;
       }
-      const auto& last = chunk->batches.back();
+      const auto& last = chunk_.batches.back();
       const std::uint64_t next = last.base_offset + last.count;
-      const auto bytes = std::int64_t(chunk->bytes.size());
+      const auto bytes = std::int64_t(chunk_.bytes.size());
       // The chunk's bytes go out as they are: the log checked their CRCs
       // and FlatBuffers when it read them (batch_frame.h).
-      send(subscribe_data_frame(srv_.scratch_, sub.id, head, std::move(chunk->bytes)));
+      send(subscribe_data_frame(srv_.scratch_, sub.id, head, std::move(chunk_.bytes)));
+      chunk_.bytes = {};
+      chunk_.batches.clear();
       sub.credit -= bytes;
       sub.next = next;
     }
@@ -331,6 +345,12 @@ class session : public std::enable_shared_from_this<session> {
   static constexpr std::size_t max_subscriptions = 64;
   static constexpr std::int64_t max_credit = 16 << 20;  // bounds what one subscription can queue
   std::map<std::uint64_t, subscription> subs_;
+  // Subscription reads: the chunk being filled, and sent frames' buffers
+  // kept for the next reads (a few, so an idle connection holds little).
+  storage::read_chunk chunk_;
+  std::vector<std::vector<std::byte>> spare_;
+  static constexpr std::size_t max_spare = 4;
+  static constexpr std::size_t spare_min_bytes = 64u << 10;
 
   server& srv_;
   tcp::socket socket_;
