@@ -8,20 +8,6 @@
 #include "codec/protocol_generated.h"
 
 namespace muninn::broker {
-namespace {
-
-std::uint32_t load_le32(const std::byte* p) noexcept {
-  std::uint32_t v = 0;
-  for (int i = 3; i >= 0; --i) v = (v << 8) | std::to_integer<std::uint32_t>(p[i]);
-  return v;
-}
-
-void store_le32(std::byte* p, std::uint32_t v) noexcept {
-  for (int i = 0; i < 4; ++i) p[i] = std::byte(std::uint8_t(v >> (8 * i)));
-}
-
-}  // namespace
-
 std::vector<std::byte> gather_frame::flatten() const {
   std::vector<std::byte> out;
   out.reserve(size());
@@ -32,19 +18,10 @@ std::vector<std::byte> gather_frame::flatten() const {
 }
 
 std::uint32_t crc_of_verified_frames(const std::vector<std::byte>& stored) {
-  std::uint32_t crc = 0;
-  std::size_t pos = 0;
-  while (pos < stored.size()) {
-    // The log hands out whole frames only; anything else is a bug here.
-    if (stored.size() - pos < codec::frame_header_bytes) throw std::logic_error("stored bytes end inside a frame header");
-    const std::byte* h = stored.data() + pos;
-    const std::uint32_t len = load_le32(h);
-    if (stored.size() - pos - codec::frame_header_bytes < len) throw std::logic_error("stored bytes end inside a frame");
-    crc = codec::crc32c(std::span(h, codec::frame_header_bytes), crc);
-    crc = codec::crc32c_combine(crc, load_le32(h + 4), len);
-    pos += codec::frame_header_bytes + len;
-  }
-  return crc;
+  const auto crc = codec::crc32c_of_frames(stored, 0, codec::payload_crcs::trust);
+  // The log hands out whole frames only; anything else is a bug here.
+  if (!crc) throw std::logic_error("stored bytes are not whole frames");
+  return *crc;
 }
 
 gather_frame subscribe_data_frame(flatbuffers::FlatBufferBuilder& scratch, std::uint64_t corr,
@@ -77,8 +54,8 @@ gather_frame subscribe_data_frame(flatbuffers::FlatBufferBuilder& scratch, std::
   std::uint32_t crc = codec::crc32c(before);
   crc = codec::crc32c_combine(crc, crc_of_verified_frames(stored), stored.size());
   crc = codec::crc32c(after, crc);
-  store_le32(out.head.data(), std::uint32_t(size));
-  store_le32(out.head.data() + 4, crc);
+  codec::store_le32(out.head.data(), std::uint32_t(size));
+  codec::store_le32(out.head.data() + 4, crc);
   out.body = std::move(stored);
   return out;
 }

@@ -20,12 +20,6 @@ frame_bytes finish(builder& b, std::uint64_t corr, fb::RequestBody type, flatbuf
   return finish_request(b, corr, type, body.Union());
 }
 
-std::uint32_t load_le32(const std::byte* p) noexcept {
-  std::uint32_t v = 0;
-  for (int i = 3; i >= 0; --i) v = (v << 8) | std::to_integer<std::uint32_t>(p[i]);
-  return v;
-}
-
 // The stored batch frames a response carries, if any.
 std::span<const std::byte> batch_bytes(const fb::Response& r) noexcept {
   const flatbuffers::Vector<std::uint8_t>* v = nullptr;
@@ -217,14 +211,14 @@ result<response, client_error> decode_owned_response(std::shared_ptr<const align
 codec::frame_view decode_frame_unchecked(std::span<const std::byte> in, std::uint32_t max_payload,
                                          std::uint32_t& crc) noexcept {
   if (in.size() >= codec::frame_header_bytes) {
-    const std::uint32_t len = load_le32(in.data());
+    const std::uint32_t len = codec::load_le32(in.data());
     if (len > 0 && len <= std::min(max_payload, codec::max_frame_payload_bytes) &&
         in.size() - codec::frame_header_bytes >= len) {
       codec::frame_view f;
       f.status = codec::decode_status::frame;
       f.payload = in.subspan(codec::frame_header_bytes, len);
       f.consumed = codec::frame_header_bytes + len;
-      crc = load_le32(in.data() + 4);
+      crc = codec::load_le32(in.data() + 4);
       return f;
     }
   }
@@ -240,24 +234,9 @@ bool check_frame_crc(response& r, std::uint32_t frame_crc) {
     // then its payload, whose CRC must equal the one stored in the header),
     // the part after; the frame's CRC is combined from those.
     const std::size_t at = std::size_t(batches.data() - all.data());
-    std::uint32_t crc = codec::crc32c(all.first(at));
-    bool inner_ok = true;
-    for (std::size_t pos = 0; inner_ok && pos < batches.size();) {
-      const auto rest = batches.subspan(pos);
-      const std::uint32_t len = rest.size() >= codec::frame_header_bytes ? load_le32(rest.data()) : 0;
-      if (len == 0 || rest.size() - codec::frame_header_bytes < len) {
-        inner_ok = false;
-        break;
-      }
-      const std::uint32_t c = codec::crc32c(rest.subspan(codec::frame_header_bytes, len));
-      inner_ok = c == load_le32(rest.data() + 4);
-      crc = codec::crc32c(rest.first(codec::frame_header_bytes), crc);
-      crc = codec::crc32c_combine(crc, c, len);
-      pos += codec::frame_header_bytes + len;
-    }
-    if (inner_ok) {
-      crc = codec::crc32c(all.subspan(at + batches.size()), crc);
-      r.batch_crcs_checked = crc == frame_crc;
+    auto crc = codec::crc32c_of_frames(batches, codec::crc32c(all.first(at)), codec::payload_crcs::check);
+    if (crc) {
+      r.batch_crcs_checked = codec::crc32c(all.subspan(at + batches.size()), *crc) == frame_crc;
       return r.batch_crcs_checked;
     }
     // A batch that does not check: was it damaged on the way (the frame's

@@ -7,21 +7,6 @@
 #include "codec/crc32c.h"
 
 namespace muninn::codec {
-namespace {
-
-std::uint32_t load_le32(const std::byte* p) noexcept {
-  return static_cast<std::uint32_t>(p[0]) | (static_cast<std::uint32_t>(p[1]) << 8) |
-         (static_cast<std::uint32_t>(p[2]) << 16) | (static_cast<std::uint32_t>(p[3]) << 24);
-}
-
-void store_le32(std::byte* p, std::uint32_t v) noexcept {
-  p[0] = static_cast<std::byte>(v);
-  p[1] = static_cast<std::byte>(v >> 8);
-  p[2] = static_cast<std::byte>(v >> 16);
-  p[3] = static_cast<std::byte>(v >> 24);
-}
-
-}  // namespace
 
 frame_view decode_frame(std::span<const std::byte> in, std::uint32_t max_payload) noexcept {
   frame_view out;
@@ -72,6 +57,24 @@ std::vector<std::byte> encode_frame(std::span<const std::byte> payload) {
                      payload);
   std::copy(payload.begin(), payload.end(), out.begin() + frame_header_bytes);
   return out;
+}
+
+std::optional<std::uint32_t> crc32c_of_frames(std::span<const std::byte> frames, std::uint32_t crc,
+                                              payload_crcs mode) noexcept {
+  for (std::size_t pos = 0; pos < frames.size();) {
+    const auto rest = frames.subspan(pos);
+    if (rest.size() < frame_header_bytes) return std::nullopt;
+    const std::uint32_t len = load_le32(rest.data());
+    if (len == 0 || rest.size() - frame_header_bytes < len) return std::nullopt;
+    const std::uint32_t stored = load_le32(rest.data() + 4);
+    const std::uint32_t payload =
+        mode == payload_crcs::trust ? stored : crc32c(rest.subspan(frame_header_bytes, len));
+    if (payload != stored) return std::nullopt;
+    crc = crc32c(rest.first(frame_header_bytes), crc);
+    crc = crc32c_combine(crc, payload, len);
+    pos += frame_header_bytes + len;
+  }
+  return crc;
 }
 
 }  // namespace muninn::codec

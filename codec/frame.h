@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -15,6 +16,18 @@
 namespace muninn::codec {
 
 inline constexpr std::size_t frame_header_bytes = 8;
+
+// The header's little-endian u32 fields (length, CRC).
+inline std::uint32_t load_le32(const std::byte* p) noexcept {
+  return static_cast<std::uint32_t>(p[0]) | (static_cast<std::uint32_t>(p[1]) << 8) |
+         (static_cast<std::uint32_t>(p[2]) << 16) | (static_cast<std::uint32_t>(p[3]) << 24);
+}
+inline void store_le32(std::byte* p, std::uint32_t v) noexcept {
+  p[0] = static_cast<std::byte>(v);
+  p[1] = static_cast<std::byte>(v >> 8);
+  p[2] = static_cast<std::byte>(v >> 16);
+  p[3] = static_cast<std::byte>(v >> 24);
+}
 // Hard upper bound on any frame payload, on disk or on the wire.
 inline constexpr std::uint32_t max_frame_payload_bytes = 64u << 20;
 
@@ -42,5 +55,17 @@ void write_frame_header(std::span<std::byte, frame_header_bytes> out,
 // Header + payload in a fresh buffer. An empty or oversized payload is a
 // programming error: std::length_error.
 std::vector<std::byte> encode_frame(std::span<const std::byte> payload);
+
+// The CRC32C of `frames` (whole frames back to back) continuing `crc`, for a
+// frame that carries stored frames inside it: each inner header's bytes,
+// then its payload's CRC combined in (crc32c_combine), so a payload is read
+// at most once. `trust` takes each payload's CRC from its header (only for
+// frames verified when they were read: the broker sending from its log);
+// `check` computes it and requires it to equal the header's (a receiver).
+// Nullopt when `frames` is not whole non-empty frames or a payload's CRC
+// differs from its header's.
+enum class payload_crcs { trust, check };
+std::optional<std::uint32_t> crc32c_of_frames(std::span<const std::byte> frames, std::uint32_t crc,
+                                              payload_crcs mode) noexcept;
 
 }  // namespace muninn::codec

@@ -157,3 +157,33 @@ TEST_CASE("frame: decoding stops at the span's end even when more bytes follow i
   const auto v = decode_frame(std::span<const std::byte>(frame.data(), frame.size() - 1));
   CHECK(v.status == decode_status::need_more);
 }
+
+TEST_CASE("frame: crc32c_of_frames equals the CRC of the frames' bytes and catches a changed payload",
+          "[codec][frame]") {
+  std::vector<std::byte> frames;
+  for (std::size_t n : {1u, 200u, 4096u, 33u}) {
+    const auto f = encode_frame(random_bytes(n, n));
+    frames.insert(frames.end(), f.begin(), f.end());
+  }
+  const auto prefix = random_bytes(17, 9);
+  const std::uint32_t start = crc32c(prefix);
+  for (auto mode : {payload_crcs::trust, payload_crcs::check}) {
+    const auto c = crc32c_of_frames(frames, start, mode);
+    REQUIRE(c);
+    CHECK(*c == crc32c(frames, start));
+  }
+  CHECK(crc32c_of_frames({}, start, payload_crcs::check) == start);
+
+  auto damaged = frames;
+  damaged[frame_header_bytes + 0] ^= std::byte{1};  // inside the first payload
+  CHECK_FALSE(crc32c_of_frames(damaged, 0, payload_crcs::check));
+  // Trusting the stored CRCs cannot see it; that mode is for verified frames only.
+  CHECK(crc32c_of_frames(damaged, 0, payload_crcs::trust) == crc32c_of_frames(frames, 0, payload_crcs::trust));
+
+  auto cut = frames;
+  cut.pop_back();
+  CHECK_FALSE(crc32c_of_frames(cut, 0, payload_crcs::trust));
+  CHECK_FALSE(crc32c_of_frames(cut, 0, payload_crcs::check));
+  const auto empty_frame = header_with_length(0);
+  CHECK_FALSE(crc32c_of_frames(empty_frame, 0, payload_crcs::check));
+}
