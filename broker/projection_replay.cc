@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 #include "broker/projections/feed.h"
 
@@ -71,7 +72,7 @@ class slot_ring {
 };
 
 void read_loop(const std::vector<const storage::partition_log*>& logs, std::vector<std::uint64_t> next,
-               const replay_options& options, slot_ring& ring) {
+               const projections::projection& projection, const replay_options& options, slot_ring& ring) {
   projections::feeder feeder;
   auto stopped = [&] { return options.stop && options.stop->load(std::memory_order_relaxed); };
   for (;;) {
@@ -96,7 +97,7 @@ void read_loop(const std::vector<const storage::partition_log*>& logs, std::vect
         feeder.decode_batch(s->events, p, *b.batch.batch, next[p], end);
         next[p] = end;
       }
-      projections::feeder::finish(s->events);
+      projections::feeder::finish(s->events, &projection);
       s->end = next[p];
       ring.end_fill();
       any = true;
@@ -118,7 +119,7 @@ result<std::uint64_t, std::string> replay_pipelined(const std::vector<const stor
                                                     projections::projection& p, const replay_options& options,
                                                     const replay_progress& progress) {
   slot_ring ring;
-  std::thread reader([&, next = applied] { read_loop(logs, next, options, ring); });
+  std::thread reader([&, next = applied] { read_loop(logs, next, std::as_const(p), options, ring); });
   std::uint64_t total = 0;
   result<std::uint64_t, std::string> out = std::uint64_t{0};
   for (;;) {

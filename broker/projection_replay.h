@@ -1,7 +1,8 @@
 // Replays a topic's partitions into a projection on two threads: a reader
 // thread reads each chunk (CRC and batch verification in the log read),
-// decodes its events (envelope, data verified as a FlexBuffer) into a slot,
-// and the calling thread applies the slots in the order they were read.
+// decodes its events (envelope, data verified as a FlexBuffer) into a slot
+// and runs the projection's prepare() on them, and the calling thread
+// applies the slots in the order they were read.
 // This is the runner's rebuild path and what `muninn-bench projection`
 // measures; on a 2-core machine reading and verifying overlap with apply.
 //
@@ -9,9 +10,11 @@
 // - Events reach apply() in each partition's log order; partitions are
 //   visited round robin, one read each, as the runner's live path does. A
 //   projection must not depend on the order across partitions anyway.
-// - The projection is touched by the calling thread only (apply and the
-//   callback); the reader thread sees only the logs and its own slots, so
-//   projections stay pure and single-threaded.
+// - The projection's state is touched by the calling thread only
+//   (apply_prepared and the callback); the reader thread sees the logs, its
+//   own slots and the projection's const prepare() (projection.h), which
+//   reads only the event and the configuration, so projections stay pure
+//   and their state single-threaded.
 // - The replay ends after a round of reads found every partition at its
 //   durable head (or on stop / an error); `applied` then holds, per
 //   partition, the next offset to apply, consistent with what was applied.

@@ -71,16 +71,31 @@ std::uint64_t feeder::decode_batch(decoded_events& out, std::uint32_t partition,
   });
 }
 
-void feeder::finish(decoded_events& out) {
+void feeder::finish(decoded_events& out, const projection* p) {
   for (const auto& c : out.copies_) {
     // Verified where it was copied from; same bytes, same alignment.
     out.events_[c.event].data =
         flexbuffers::GetRoot(reinterpret_cast<const std::uint8_t*>(out.arena_.data() + c.at), c.size);
   }
+  // After the re-rooting: what prepare() keeps may view the arena.
+  const std::size_t size = p ? p->prepared_size() : 0;
+  out.prepared_words_ = (size + 7) / 8;
+  if (out.prepared_words_ == 0) return;
+  out.prepared_.resize(out.events_.size() * out.prepared_words_);
+  for (std::size_t i = 0; i < out.events_.size(); ++i) {
+    auto* at = reinterpret_cast<std::byte*>(out.prepared_.data() + i * out.prepared_words_);
+    p->prepare(out.events_[i], std::span<std::byte>(at, size));
+  }
 }
 
 void feeder::apply(projection& p, const decoded_events& events) {
-  for (const auto& e : events.events()) p.apply(e);
+  const auto es = events.events();
+  if (events.prepared_words_ == 0) {
+    for (const auto& e : es) p.apply(e);
+    return;
+  }
+  const std::size_t size = p.prepared_size();
+  for (std::size_t i = 0; i < es.size(); ++i) p.apply_prepared(es[i], events.prepared(i).first(size));
 }
 
 }  // namespace muninn::projections

@@ -31,9 +31,17 @@ class decoded_events {
     events_.clear();
     arena_.clear();
     copies_.clear();
+    prepared_.clear();
+    prepared_words_ = 0;
   }
   std::span<const event_view> events() const noexcept { return events_; }
   std::size_t size() const noexcept { return events_.size(); }
+  // What projection::prepare() left for event i; empty when finish() was
+  // given no projection or the projection prepares nothing.
+  std::span<const std::byte> prepared(std::size_t i) const noexcept {
+    if (prepared_words_ == 0) return {};
+    return std::as_bytes(std::span<const std::uint64_t>(prepared_.data() + i * prepared_words_, prepared_words_));
+  }
 
  private:
   friend class feeder;
@@ -47,6 +55,9 @@ class decoded_events {
   std::vector<event_view> events_;
   std::vector<std::byte> arena_;
   std::vector<copy> copies_;
+  // prepare()'s output, prepared_words_ 8-byte words per event.
+  std::vector<std::uint64_t> prepared_;
+  std::size_t prepared_words_ = 0;
 };
 
 class feeder {
@@ -61,8 +72,11 @@ class feeder {
   // last batch of a run is decoded, before the events are used.
   std::uint64_t decode_batch(decoded_events& out, std::uint32_t partition, const fb::RecordBatch& batch,
                              std::uint64_t from, std::uint64_t to);
-  static void finish(decoded_events& out);
-  // Applies decoded events in order.
+  // With a projection, also runs its prepare() on every event, on this
+  // thread (only const members of `p`: see projection::prepare).
+  static void finish(decoded_events& out, const projection* p = nullptr);
+  // Applies decoded events in order (apply_prepared when they were
+  // prepared).
   static void apply(projection& p, const decoded_events& events);
 
  private:

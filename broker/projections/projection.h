@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -111,6 +112,29 @@ class projection {
   // invariant) is recorded as an anomaly with its position and reason and
   // leaves the rest of the state unchanged.
   virtual void apply(const event_view& e) = 0;
+
+  // Splitting apply() in two so a replay can run the first half on its
+  // reader thread, ahead of the applying thread (broker/projection_replay.h):
+  // prepare() does the work that depends on the event and the projection's
+  // configuration alone (parsing data, identifiers, amounts, picking the
+  // handler), apply_prepared() the rest. apply_prepared(e, prepare(e)) has
+  // exactly apply(e)'s effect, down to the byte.
+  //
+  // prepare() runs on another thread than apply_prepared() of other events,
+  // at the same time: it must read nothing that apply() or load() write.
+  // `out` is prepared_size() bytes, 8-aligned, not initialised; what it
+  // stores must be trivially copyable and may view the event's bytes (they
+  // live as long as the event_view's). prepared_size() 0 (the default)
+  // means the projection does everything in apply().
+  virtual std::size_t prepared_size() const noexcept { return 0; }
+  virtual void prepare(const event_view& e, std::span<std::byte> out) const {
+    (void)e;
+    (void)out;
+  }
+  virtual void apply_prepared(const event_view& e, std::span<const std::byte> prepared) {
+    (void)prepared;
+    apply(e);
+  }
 
   // Appends every record changed since the last call to `out` (each key
   // once, with its latest value) and forgets the changes.
