@@ -1,4 +1,5 @@
 #include "codec/batch.h"
+#include "codec/prepared_batch.h"
 
 #include <openssl/evp.h>
 #include <openssl/sha.h>
@@ -255,30 +256,52 @@ hash256 stored_prev_hash(const fb::RecordBatch& b) noexcept { return copy_hash(b
 
 // ---- builder --------------------------------------------------------------
 
-struct batch_builder::impl {
-  flatbuffers::FlatBufferBuilder fbb{64 * 1024};
-  std::vector<flatbuffers::Offset<fb::Event>> events;
+namespace {
+
+// Min and max business time of `events`, over the events that have one.
+struct time_range {
+  std::int64_t min = std::numeric_limits<std::int64_t>::max();
+  std::int64_t max = std::numeric_limits<std::int64_t>::min();
+  bool any_unset = false;
+
+  explicit time_range(std::span<const event_in> events) noexcept {
+    for (const auto& e : events) {
+      if (e.time == 0) {
+        any_unset = true;
+        continue;
+      }
+      min = std::min(min, e.time);
+      max = std::max(max, e.time);
+    }
+  }
+  // first/last timestamps: commit_time stands in for unset times (and for
+  // a batch without events).
+  std::int64_t first(std::int64_t commit_time) const noexcept {
+    return any_unset || min > max ? std::min(min, commit_time) : min;
+  }
+  std::int64_t last(std::int64_t commit_time) const noexcept {
+    return any_unset || min > max ? std::max(max, commit_time) : max;
+  }
 };
 
-batch_builder::batch_builder() : impl_(std::make_unique<impl>()) {}
-batch_builder::~batch_builder() = default;
+struct batch_values {
+  const batch_builder::header* h;
+  std::span<const std::int64_t> versions;  // empty: the placeholder -1 for every event
+  std::int64_t first_timestamp;
+  std::int64_t last_timestamp;
+};
 
-std::span<const std::byte> batch_builder::build(const header& h, std::span<const event_in> events,
-                                                std::span<const std::int64_t> versions,
-                                                hash256& out_hash) {
-  if (versions.size() != events.size()) {
-    throw std::invalid_argument("batch_builder::build: one version per event");
-  }
-  auto& fbb = impl_->fbb;
+// Encodes the payload into `fbb` (cleared first) and finishes it; the hash
+// is left zero. The one place that lays out a batch, so that a prepared
+// batch filled in later and a batch built with its values agree byte for byte.
+void encode_payload(flatbuffers::FlatBufferBuilder& fbb, std::vector<flatbuffers::Offset<fb::Event>>& offsets,
+                    std::span<const event_in> events, const batch_values& v) {
   fbb.Clear();
   // Every scalar present, so a reader sees the same layout whatever the
-  // values, and tools can patch a field in place.
+  // values, and a field can be filled in place.
   fbb.ForceDefaults(true);
-  impl_->events.clear();
-  impl_->events.reserve(events.size());
-
-  std::int64_t first = std::numeric_limits<std::int64_t>::max();
-  std::int64_t last = std::numeric_limits<std::int64_t>::min();
+  offsets.clear();
+  offsets.reserve(events.size());
   for (std::size_t i = 0; i < events.size(); ++i) {
     const event_in& e = events[i];
     const auto stream = fbb.CreateString(e.stream.data(), e.stream.size());
@@ -297,20 +320,16 @@ std::span<const std::byte> batch_builder::build(const header& h, std::span<const
     eb.add_type(type);
     eb.add_id(&id);
     eb.add_expected_version(e.expected_version);
-    eb.add_version(versions[i]);
+    eb.add_version(v.versions.empty() ? -1 : v.versions[i]);
     eb.add_time(e.time);
     if (!content_type.IsNull()) eb.add_content_type(content_type);
     if (!data.IsNull()) eb.add_data(data);
-    impl_->events.push_back(eb.Finish());
-
-    const std::int64_t t = e.time != 0 ? e.time : h.commit_time;
-    first = std::min(first, t);
-    last = std::max(last, t);
+    offsets.push_back(eb.Finish());
   }
-  if (events.empty()) first = last = h.commit_time;
 
-  const auto event_vec = fbb.CreateVector(impl_->events);
+  const auto event_vec = fbb.CreateVector(offsets);
   flatbuffers::Offset<flatbuffers::String> producer_id;
+  const auto& h = *v.h;
   if (!h.producer_id.empty()) producer_id = fbb.CreateString(h.producer_id.data(), h.producer_id.size());
   const fb::Hash256 prev(flatbuffers::span<const std::uint8_t, 32>(h.prev_hash.data(), 32));
   const fb::Hash256 zero{};
@@ -320,25 +339,140 @@ std::span<const std::byte> batch_builder::build(const header& h, std::span<const
   rb.add_base_offset(h.base_offset);
   rb.add_count(static_cast<std::uint32_t>(events.size()));
   rb.add_commit_time(h.commit_time);
-  rb.add_first_timestamp(first);
-  rb.add_last_timestamp(last);
+  rb.add_first_timestamp(v.first_timestamp);
+  rb.add_last_timestamp(v.last_timestamp);
   if (!producer_id.IsNull()) rb.add_producer_id(producer_id);
   rb.add_producer_seq(h.producer_seq);
   rb.add_prev_hash(&prev);
   rb.add_hash(&zero);
   rb.add_events(event_vec);
   fb::FinishRecordBatchBuffer(fbb, rb.Finish());
+  if (fbb.GetSize() > max_frame_payload_bytes) {
+    throw std::length_error("record batch above max_frame_payload_bytes");
+  }
+}
+
+// Generated tables inherit flatbuffers::Table privately; the table pointer
+// is the Table itself, as FlatBuffers' own reflection code assumes.
+std::uint32_t field_at(const std::uint8_t* payload, const void* table, flatbuffers::voffset_t field) {
+  const auto* p = reinterpret_cast<const flatbuffers::Table*>(table)->GetAddressOf(field);
+  if (!p) throw std::logic_error("record batch: a forced field is missing");
+  return static_cast<std::uint32_t>(p - payload);
+}
+
+// Hashes the finished payload `buf[0, size)` chained onto `prev` (which
+// must already be stored in it) and stores the hash in its hole.
+hash256 close_chain(std::uint8_t* buf, std::size_t size, std::size_t hash_at, const hash256& prev) {
+  const hash256 out = sha256_with_hole(prev, buf, size, hash_at);
+  std::memcpy(buf + hash_at, out.data(), out.size());
+  return out;
+}
+
+// Bytes a batch of `events` encodes to, a little over: the builder's first
+// allocation is then its only one.
+std::size_t size_estimate(std::span<const event_in> events, std::string_view producer_id) {
+  // Per event: the table (vtable offset, four offsets, id, three scalars,
+  // padding) and its slot in the events vector, 4 length bytes + NUL +
+  // padding per string or vector.
+  std::size_t n = 256 + frame_header_bytes + producer_id.size();
+  for (const auto& e : events)
+    n += 96 + e.stream.size() + e.type.size() + e.content_type.size() + e.data.size() + 4 * 8;
+  return (n + 7) & ~std::size_t{7};
+}
+
+}  // namespace
+
+prepared_batch prepare_batch(std::span<const event_in> events, std::string_view producer_id,
+                             std::uint64_t producer_seq) {
+  flatbuffers::FlatBufferBuilder fbb(size_estimate(events, producer_id));
+  // The builder's first use in this thread allocates; later batches reuse.
+  thread_local std::vector<flatbuffers::Offset<fb::Event>> offsets;
+  batch_builder::header h;
+  h.producer_id = producer_id;
+  h.producer_seq = producer_seq;
+  const time_range times(events);
+  encode_payload(fbb, offsets, events, batch_values{&h, {}, 0, 0});
+
+  prepared_batch out;
+  const std::uint8_t* payload = fbb.GetBufferPointer();
+  const auto* batch = fb::GetRecordBatch(payload);
+  out.count_ = static_cast<std::uint32_t>(events.size());
+  out.base_offset_at_ = field_at(payload, batch, fb::RecordBatch::VT_BASE_OFFSET);
+  out.commit_time_at_ = field_at(payload, batch, fb::RecordBatch::VT_COMMIT_TIME);
+  out.first_at_ = field_at(payload, batch, fb::RecordBatch::VT_FIRST_TIMESTAMP);
+  out.last_at_ = field_at(payload, batch, fb::RecordBatch::VT_LAST_TIMESTAMP);
+  out.prev_hash_at_ = field_at(payload, batch, fb::RecordBatch::VT_PREV_HASH);
+  out.hash_at_ = field_at(payload, batch, fb::RecordBatch::VT_HASH);
+  out.version_at_.resize(events.size());
+  const auto* evs = batch->events();
+  for (flatbuffers::uoffset_t i = 0; i < evs->size(); ++i)
+    out.version_at_[i] = field_at(payload, evs->Get(i), fb::Event::VT_VERSION);
+  out.min_time_ = times.min;
+  out.max_time_ = times.max;
+  out.any_unset_ = times.any_unset;
+
+  // Room for the frame header in front; seal() fills it in.
+  static constexpr std::uint8_t no_header[frame_header_bytes] = {};
+  fbb.PushBytes(no_header, sizeof no_header);
+  std::size_t allocated = 0, offset = 0;
+  out.raw_.reset(fbb.ReleaseRaw(allocated, offset));  // the default allocator's new[]
+  out.begin_ = offset;
+  out.size_ = allocated - offset;  // the buffer is filled back to front: the frame ends it
+  return out;
+}
+
+std::uint8_t* prepared_batch::payload() noexcept { return raw_.get() + begin_ + frame_header_bytes; }
+
+void prepared_batch::assign(std::uint64_t base_offset, std::int64_t commit_time,
+                            std::span<const std::int64_t> versions) {
+  if (versions.size() != count_) throw std::invalid_argument("prepared_batch::assign: one version per event");
+  std::uint8_t* p = payload();
+  flatbuffers::WriteScalar(p + base_offset_at_, base_offset);
+  flatbuffers::WriteScalar(p + commit_time_at_, commit_time);
+  time_range t(std::span<const event_in>{});
+  t.min = min_time_;
+  t.max = max_time_;
+  t.any_unset = any_unset_;
+  flatbuffers::WriteScalar(p + first_at_, t.first(commit_time));
+  flatbuffers::WriteScalar(p + last_at_, t.last(commit_time));
+  for (std::size_t i = 0; i < versions.size(); ++i) flatbuffers::WriteScalar(p + version_at_[i], versions[i]);
+}
+
+hash256 prepared_batch::seal(const hash256& prev_hash) {
+  std::uint8_t* p = payload();
+  const std::size_t payload_size = size_ - frame_header_bytes;
+  std::memcpy(p + prev_hash_at_, prev_hash.data(), prev_hash.size());
+  const hash256 hash = close_chain(p, payload_size, hash_at_, prev_hash);
+  auto* frame = reinterpret_cast<std::byte*>(raw_.get() + begin_);
+  write_frame_header(std::span<std::byte, frame_header_bytes>(frame, frame_header_bytes),
+                     std::span<const std::byte>(frame + frame_header_bytes, payload_size));
+  return hash;
+}
+
+struct batch_builder::impl {
+  flatbuffers::FlatBufferBuilder fbb{64 * 1024};
+  std::vector<flatbuffers::Offset<fb::Event>> events;
+};
+
+batch_builder::batch_builder() : impl_(std::make_unique<impl>()) {}
+batch_builder::~batch_builder() = default;
+
+std::span<const std::byte> batch_builder::build(const header& h, std::span<const event_in> events,
+                                                std::span<const std::int64_t> versions,
+                                                hash256& out_hash) {
+  if (versions.size() != events.size()) {
+    throw std::invalid_argument("batch_builder::build: one version per event");
+  }
+  auto& fbb = impl_->fbb;
+  const time_range times(events);
+  encode_payload(fbb, impl_->events, events,
+                 batch_values{&h, versions, times.first(h.commit_time), times.last(h.commit_time)});
 
   std::uint8_t* buf = fbb.GetBufferPointer();
   const std::size_t size = fbb.GetSize();
-  if (size > max_frame_payload_bytes) {
-    throw std::length_error("batch_builder::build: batch above max_frame_payload_bytes");
-  }
   const fb::RecordBatch* batch = fb::GetRecordBatch(buf);
-  const auto hash_off = static_cast<std::size_t>(
-      reinterpret_cast<const std::uint8_t*>(batch->hash()) - buf);
-  out_hash = sha256_with_hole(h.prev_hash, buf, size, hash_off);
-  std::memcpy(buf + hash_off, out_hash.data(), out_hash.size());
+  const auto hash_at = static_cast<std::size_t>(reinterpret_cast<const std::uint8_t*>(batch->hash()) - buf);
+  out_hash = close_chain(buf, size, hash_at, h.prev_hash);
 
   // The builder fills its buffer back to front, so the frame header can be
   // pushed in front of the finished payload without copying it.
