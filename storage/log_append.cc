@@ -88,6 +88,12 @@ void log_impl::append(const append_request& req, append_callback done) {
                                         "event " + std::to_string(i) + ": " + std::string(codec::to_string(ec)))));
   }
 
+  // The batch is encoded here, in parallel with the other appenders, on
+  // the guess that no event is a duplicate (the usual case); under the lock
+  // only what depends on its place in the log is filled in.
+  auto batch = std::make_shared<codec::prepared_batch>(
+      codec::prepare_batch(req.events, req.producer_id, req.producer_seq));
+
   std::unique_lock lk(seq_mu_);
   // Back-pressure: bounded unwritten bytes and a bounded index lag.
   while (!on_io_thread && !fenced_ && !closing_ &&
@@ -103,10 +109,8 @@ void log_impl::append(const append_request& req, append_callback done) {
 
   append_ok ok;
   ok.events.resize(n);
-  std::vector<std::int64_t> versions;
+  std::vector<std::int64_t> versions;  // of the events that get new offsets
   versions.reserve(n);
-  std::vector<codec::event_in> fresh;  // the events that get new offsets
-  fresh.reserve(n);
   std::uint64_t need = 0;  // acknowledged once this many events are durable
   // Undo log: the caches are updated as we go and rolled back on refusal.
   std::vector<std::pair<std::string_view, std::optional<stream_state>>> undo_streams;
@@ -153,7 +157,7 @@ void log_impl::append(const append_request& req, append_callback done) {
       err.actual_version = actual;
       return done(unexpected(std::move(err)));
     }
-    const std::uint64_t offset = next_offset_ + fresh.size();
+    const std::uint64_t offset = next_offset_ + versions.size();
     const std::int64_t version = actual + 1;
     if (sit == streams_.end()) {
       sit = streams_.emplace(std::string(e.stream), stream_state{}).first;
@@ -167,31 +171,32 @@ void log_impl::append(const append_request& req, append_callback done) {
     undo_ids.push_back(e.id);
     ok.events[i] = appended_event{offset, version, false};
     versions.push_back(version);
-    fresh.push_back(e);
   }
 
   pending_append p;
   p.acks = req.acks;
   p.done = std::move(done);
-  if (!fresh.empty()) {
-    codec::batch_builder::header h;
-    h.base_offset = next_offset_;
-    h.commit_time = std::max(opts_.clock(), last_commit_time_);
-    h.producer_id = req.producer_id;
-    h.producer_seq = req.producer_seq;
-    h.prev_hash = last_hash_;
-    codec::hash256 hash{};
-    auto frame = builder_.build(h, fresh, versions, hash);
-    p.frame = std::make_shared<const std::vector<std::byte>>(frame.begin(), frame.end());
+  if (!versions.empty()) {
+    if (versions.size() != n) {
+      // Some events were duplicates: the batch holds only the others. Rare
+      // (a producer's retry), so encoded again here, under the lock.
+      std::vector<codec::event_in> fresh;
+      fresh.reserve(versions.size());
+      for (std::size_t i = 0; i < n; ++i)
+        if (!ok.events[i].duplicate) fresh.push_back(req.events[i]);
+      batch = std::make_shared<codec::prepared_batch>(
+          codec::prepare_batch(fresh, req.producer_id, req.producer_seq));
+    }
+    const std::int64_t commit_time = std::max(opts_.clock(), last_commit_time_);
+    batch->assign(next_offset_, commit_time, versions);
+    p.frame = std::move(batch);
     p.base = next_offset_;
-    p.count = std::uint32_t(fresh.size());
-    p.commit_time = h.commit_time;
-    p.hash = hash;
-    last_hash_ = hash;
-    last_commit_time_ = h.commit_time;
-    next_offset_ += fresh.size();
+    p.count = std::uint32_t(versions.size());
+    p.commit_time = commit_time;
+    last_commit_time_ = commit_time;
+    next_offset_ += versions.size();
     need = std::max(need, next_offset_);
-    queued_bytes_ += p.frame->size();
+    queued_bytes_ += p.frame->frame().size();
   }
   p.ok = std::move(ok);
   trim_caches();
@@ -238,7 +243,7 @@ void log_impl::io_loop() {
       if (io_queue_.empty()) return;  // closing and drained
       std::size_t bytes = 0;
       while (!io_queue_.empty() && (group.empty() || bytes < max_group_bytes)) {
-        if (io_queue_.front().frame) bytes += io_queue_.front().frame->size();
+        if (io_queue_.front().frame) bytes += io_queue_.front().frame->frame().size();
         group.push_back(std::move(io_queue_.front()));
         io_queue_.pop_front();
       }
@@ -250,7 +255,7 @@ void log_impl::io_loop() {
       write_group(group);
     }
     for (auto& p : group)
-      if (p.frame) queued_bytes_ -= p.frame->size();
+      if (p.frame) queued_bytes_ -= p.frame->frame().size();
     group.clear();
   }
 }
@@ -262,10 +267,15 @@ void log_impl::write_group(std::vector<pending_append>& group) {
   std::uint64_t end = 0;
   std::array<std::byte, format::segment_header_bytes> header{};
   const pending_append* first = nullptr;
-  for (const auto& p : group) {
+  for (auto& p : group) {
     if (!p.frame) continue;
     if (!first) first = &p;
     end = p.base + p.count;
+    // The chain is closed here, in log order, so that hashing is neither
+    // under the sequencer lock nor a wait between appenders; a fenced
+    // partition never gets here, so the chain stops where the log stops.
+    p.hash = p.frame->seal(last_hash_);
+    last_hash_ = p.hash;
   }
 
   if (first) {
@@ -299,8 +309,9 @@ void log_impl::write_group(std::vector<pending_append>& group) {
     }
     for (const auto& p : group) {
       if (!p.frame) continue;
-      bufs.emplace_back(p.frame->data(), p.frame->size());
-      bytes += p.frame->size();
+      const auto f = p.frame->frame();
+      bufs.emplace_back(f.data(), f.size());
+      bytes += f.size();
     }
     auto on_written = [&] {
       written_.store(end, std::memory_order_release);
@@ -345,7 +356,7 @@ void log_impl::write_group(std::vector<pending_append>& group) {
       for (const auto& p : group) {
         if (!p.frame) continue;
         window_.push_back(committed_batch{p.base, p.count, p.commit_time, active_seg_->base, pos, p.frame});
-        pos += p.frame->size();
+        pos += p.frame->frame().size();
         batches_.fetch_add(1, std::memory_order_relaxed);
       }
       if (!window_.empty() && end - window_.front().base >= opts_.index_batch_events) wake_index = true;

@@ -1,8 +1,11 @@
 // Internals of partition_log (storage/log.h). Three kinds of thread touch it:
-//   callers of append() sequence under seq_mu_: preconditions, offsets,
-//     hash chain, the batch bytes; then hand them to the I/O thread;
-//   the I/O thread writes each group with one write + fdatasync (group
-//     commit), publishes durable_, and acknowledges;
+//   callers of append() encode their batch in parallel, outside any lock
+//     (codec::prepare_batch); then sequence under seq_mu_: preconditions,
+//     offsets, versions and commit time filled into the batch; then hand it
+//     to the I/O thread in that order;
+//   the I/O thread closes the hash chain of each group in log order (seal),
+//     writes the group with one write + fdatasync (group commit), publishes
+//     durable_, and acknowledges;
 //   the index thread moves committed batches into RocksDB, off the
 //     acknowledgement path.
 // Lock order: seq_mu_ -> io_mu_; win_mu_, seg_mu_ and head_mu_ are leaves.
@@ -22,6 +25,7 @@
 #include <vector>
 
 #include "codec/batch.h"
+#include "codec/prepared_batch.h"
 #include "storage/id_table.h"
 #include "storage/index.h"
 #include "storage/log.h"
@@ -42,16 +46,17 @@ struct committed_batch {
   std::int64_t commit_time = 0;
   std::uint64_t segment = 0;
   std::uint64_t position = 0;
-  std::shared_ptr<const std::vector<std::byte>> frame;
+  std::shared_ptr<const codec::prepared_batch> frame;  // sealed
 };
 
 // An append on its way through the I/O thread.
 struct pending_append {
-  std::shared_ptr<const std::vector<std::byte>> frame;  // null: waits for earlier appends only
+  // Assigned but not yet sealed; null: waits for earlier appends only.
+  std::shared_ptr<codec::prepared_batch> frame;
   std::uint64_t base = 0;
   std::uint32_t count = 0;
   std::int64_t commit_time = 0;
-  codec::hash256 hash{};
+  codec::hash256 hash{};  // set by seal() on the I/O thread
   ack_mode acks = ack_mode::durable;
   append_callback done;
   append_ok ok;
@@ -153,9 +158,7 @@ class log_impl final : public partition_log {
   // Sequencer state (seq_mu_).
   std::mutex seq_mu_;
   std::uint64_t next_offset_ = 0;
-  codec::hash256 last_hash_{};
   std::int64_t last_commit_time_ = 0;
-  codec::batch_builder builder_;
   static constexpr std::size_t initial_streams = 4096;
   std::unordered_map<std::string, stream_state, string_hash, std::equal_to<>> streams_;
   id_table ids_;
@@ -172,6 +175,7 @@ class log_impl final : public partition_log {
   std::unique_ptr<io::append_file> active_;  // I/O thread only (after open)
   std::shared_ptr<segment> active_seg_;      // I/O thread only (after open)
   std::uint64_t active_size_ = 0;            // I/O thread only
+  codec::hash256 last_hash_{};               // I/O thread only (after open): the chain's head, sealed
   std::thread io_thread_;
 
   // Published state.

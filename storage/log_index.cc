@@ -101,7 +101,7 @@ void log_impl::index_loop() {
     auto wb = index_->begin();
     codec::hash256 hash{};
     for (const auto& b : work) {
-      auto payload = std::span<const std::byte>(*b.frame).subspan(codec::frame_header_bytes);
+      auto payload = b.frame->frame().subspan(codec::frame_header_bytes);
       const auto* rb = flatbuffers::GetRoot<fb::RecordBatch>(payload.data());  // we built it: trusted
       accumulator_->add(*wb, b.segment, b.position, *rb);
       hash = codec::stored_hash(*rb);

@@ -207,7 +207,7 @@ result<void, errc> log_impl::read(std::uint64_t from, std::size_t max_bytes, rea
       auto it = std::upper_bound(window_.begin(), window_.end(), from,
                                  [](std::uint64_t o, const committed_batch& b) { return o < b.base; });
       for (--it; it != window_.end() && it->base < head; ++it) {
-        out.add(*it->frame, it->base, it->count, it->commit_time);
+        out.add(it->frame->frame(), it->base, it->count, it->commit_time);
         if (out.bytes() >= max_bytes) break;
       }
       g.unlock();
@@ -244,7 +244,7 @@ result<std::vector<event_record>, errc> log_impl::read_stream(std::string_view s
     std::shared_lock g(win_mu_);
     if (!window_.empty()) window_start = window_.front().base;
     for (const auto& b : window_) {
-      const auto* rb = flatbuffers::GetRoot<fb::RecordBatch>(b.frame->data() + codec::frame_header_bytes);
+      const auto* rb = flatbuffers::GetRoot<fb::RecordBatch>(b.frame->frame().data() + codec::frame_header_bytes);
       for (std::uint32_t i = 0; i < b.count; ++i) {
         const auto* e = rb->events()->Get(i);
         if (e->version() >= from_version && e->stream()->string_view() == stream) recent.push_back(to_record(*rb, i));
@@ -281,7 +281,7 @@ result<std::int64_t, errc> log_impl::stream_version(std::string_view stream) con
   {
     std::shared_lock g(win_mu_);
     for (auto b = window_.rbegin(); b != window_.rend(); ++b) {
-      const auto* rb = flatbuffers::GetRoot<fb::RecordBatch>(b->frame->data() + codec::frame_header_bytes);
+      const auto* rb = flatbuffers::GetRoot<fb::RecordBatch>(b->frame->frame().data() + codec::frame_header_bytes);
       for (std::uint32_t i = b->count; i-- > 0;) {
         const auto* e = rb->events()->Get(i);
         if (e->stream()->string_view() == stream) return e->version();
