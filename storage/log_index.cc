@@ -8,6 +8,7 @@
 
 #include "codec/batch_generated.h"
 #include "codec/frame.h"
+#include "codec/stream_hash.h"
 #include "storage/log_impl.h"
 
 namespace muninn::storage {
@@ -34,7 +35,8 @@ void index_accumulator::add(index_db::write_batch& wb, std::uint64_t segment, st
     ids_.push_back(ie);
     const std::string_view stream(e->stream()->data(), e->stream()->size());
     auto it = runs_.find(stream);
-    if (it == runs_.end()) it = runs_.emplace(std::string(stream), run{e->version(), {}}).first;
+    if (it == runs_.end())
+      it = runs_.emplace(std::string(stream), run{e->version(), {}, codec::stream_hash(stream)}).first;
     if (it->second.offsets.empty()) it->second.first_version = e->version();
     it->second.offsets.push_back(offset);
   }
@@ -53,11 +55,22 @@ void index_accumulator::finish(index_db::write_batch& wb) {
   std::sort(ids_.begin(), ids_.end(), [&](const auto& a, const auto& b) { return words(a.id) < words(b.id); });
   wb.add_ids(ids_);
   ids_.clear();
-  for (auto& [stream, r] : runs_) {
-    if (r.offsets.empty()) continue;  // kept from an earlier write, not in this one
-    wb.add_stream_run(stream, r.first_version, r.offsets);
-    wb.set_head(stream, r.first_version + std::int64_t(r.offsets.size()) - 1, r.offsets.back());
-    r.offsets.clear();
+  // In key order (the stream hash leads the key): the heads family has no
+  // insert hint, and a memtable insert in random order searched its
+  // skiplist from the top through cold nodes, a miss per level (RocksDB's
+  // inserts were 10% of all CPU). In order, each insert starts from the
+  // previous one's position. The stream runs keep their per-stream hints.
+  order_.clear();
+  for (auto& [stream, r] : runs_)
+    if (!r.offsets.empty()) order_.emplace_back(&stream, &r);  // empty: kept from an earlier write
+  std::sort(order_.begin(), order_.end(), [](const auto& a, const auto& b) {
+    return a.second->key_hash != b.second->key_hash ? a.second->key_hash < b.second->key_hash
+                                                    : *a.first < *b.first;
+  });
+  for (auto& [stream, r] : order_) {
+    wb.add_stream_run(*stream, r->first_version, r->offsets);
+    wb.set_head(*stream, r->first_version + std::int64_t(r->offsets.size()) - 1, r->offsets.back());
+    r->offsets.clear();
   }
   // Busy streams come back in the next write: keeping their entries (and
   // their vectors' capacity) saves an allocation and a free per stream per
