@@ -10,6 +10,7 @@
 // Not thread-safe: the sequencer's, under seq_mu_.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <optional>
@@ -84,6 +85,13 @@ class id_table {
   }
 
   std::size_t size() const { return size_; }
+
+  // Empties the table and keeps its capacity: one sequential pass, no miss
+  // per entry.
+  void clear() {
+    std::fill(slots_.begin(), slots_.end(), slot{});
+    size_ = 0;
+  }
 
  private:
   struct alignas(32) slot {

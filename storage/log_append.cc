@@ -47,8 +47,14 @@ std::optional<stream_state> log_impl::indexed_stream(std::string_view stream) {
 }
 
 std::optional<std::pair<std::uint64_t, std::int64_t>> log_impl::lookup_id(const codec::event_id& id) {
-  if (auto known = ids_.find(id)) return known;
-  if (auto ms = v7_millis(id); ms && *ms > id_watermark_ms_) return std::nullopt;  // newer than the index
+  if (auto known = young_ids_.ids.find(id)) return known;
+  const auto ms = v7_millis(id);
+  // A v7 id newer than everything in the old generation is not in it: a
+  // fresh id costs one probe, not two.
+  if (!ms || *ms <= old_ids_.max_ms) {
+    if (auto known = old_ids_.ids.find(id)) return known;
+  }
+  if (ms && *ms > id_watermark_ms_) return std::nullopt;  // newer than the index
   return index_->find_id(id);
 }
 
@@ -58,18 +64,14 @@ void log_impl::trim_caches() {
     for (auto it = streams_.begin(); it != streams_.end() && streams_.size() > opts_.cached_streams;)
       it = it->second.offset < indexed ? streams_.erase(it) : std::next(it);
   }
-  // Ids leave in append order once indexed: no sweep, O(1) per id. Each
-  // erase starts with a cache miss in the id table; start them together.
-  std::size_t due = 0;
-  for (auto it = ids_order_.begin();
-       ids_order_.size() - due > opts_.cached_ids && it != ids_order_.end() && it->first < indexed; ++it, ++due)
-    ids_.prefetch(it->second);
-  while (ids_order_.size() > opts_.cached_ids && ids_order_.front().first < indexed) {
-    const auto& [offset, id] = ids_order_.front();
-    if (ids_.erase(id, offset)) {
-      if (auto ms = v7_millis(id)) id_watermark_ms_ = std::max(id_watermark_ms_, *ms);
-    }
-    ids_order_.pop_front();
+  // Ids leave a generation at a time, once all of it is indexed.
+  if (young_ids_.ids.size() >= opts_.cached_ids && old_ids_.end <= indexed) {
+    // Every dropped id is in the index: lookups of ids up to this time must ask it.
+    id_watermark_ms_ = std::max(id_watermark_ms_, old_ids_.max_ms);
+    old_ids_.ids.clear();
+    old_ids_.end = 0;
+    old_ids_.max_ms = 0;
+    std::swap(young_ids_, old_ids_);
   }
 }
 
@@ -123,15 +125,13 @@ void log_impl::append(const append_request& req, append_callback done) {
         streams_.erase(streams_.find(it->first));
       }
     }
-    for (const auto& id : undo_ids) {
-      ids_.erase(id);
-      ids_order_.pop_back();
-    }
+    // The generation's end and max_ms stay: too high is only conservative.
+    for (const auto& id : undo_ids) young_ids_.ids.erase(id);
   };
 
   // Every id is looked up in the id table and then inserted there: start
   // the table's cache misses of the whole request now, not one per event.
-  for (const auto& e : req.events) ids_.prefetch(e.id);
+  for (const auto& e : req.events) young_ids_.ids.prefetch(e.id);
   for (std::size_t i = 0; i < n; ++i) {
     const auto& e = req.events[i];
     if (auto known = lookup_id(e.id)) {
@@ -166,8 +166,9 @@ void log_impl::append(const append_request& req, append_callback done) {
       undo_streams.emplace_back(sit->first, sit->second);
     }
     sit->second = stream_state{version, offset};
-    ids_.insert(e.id, offset, version);
-    ids_order_.emplace_back(offset, e.id);
+    young_ids_.ids.insert(e.id, offset, version);
+    young_ids_.end = std::max(young_ids_.end, offset + 1);
+    if (auto ms = v7_millis(e.id)) young_ids_.max_ms = std::max(young_ids_.max_ms, *ms);
     undo_ids.push_back(e.id);
     ok.events[i] = appended_event{offset, version, false};
     versions.push_back(version);

@@ -167,8 +167,18 @@ class log_impl final : public partition_log {
   std::int64_t last_commit_time_ = 0;
   static constexpr std::size_t initial_streams = 4096;
   std::unordered_map<std::string, stream_state, string_hash, std::equal_to<>> streams_;
-  id_table ids_;
-  std::deque<std::pair<std::uint64_t, codec::event_id>> ids_order_;  // ids_ in append order
+  // Recent ids in two generations. New ids go into the young one; once it
+  // holds cached_ids ids and every id of the old one is indexed, the old
+  // one is dropped whole (a clear: one sequential pass) and the young one
+  // becomes old. Dropping indexed ids one by one in append order cost a
+  // cache miss each (trim_caches, 4-5% of all CPU under durable batches).
+  struct id_generation {
+    id_table ids;
+    std::uint64_t end = 0;     // above every offset in `ids` (conservative after a rollback)
+    std::uint64_t max_ms = 0;  // the newest UUIDv7 time in `ids`, 0 when none
+  };
+  id_generation young_ids_;
+  id_generation old_ids_;
   // v7 ids newer than this (ms) cannot be in the index unless cached: skip the lookup.
   std::uint64_t id_watermark_ms_ = 0;
 

@@ -111,7 +111,9 @@ log_impl::log_impl(std::string dir, log_options opts) : dir_(std::move(dir)), op
   fs_ = opts_.fs ? opts_.fs : io::uring_file_system();
   accumulator_ = std::make_unique<index_accumulator>(opts_.index_interval_bytes);
   // Rehashing a large map under seq_mu_ would stall every producer at once.
-  ids_ = id_table(2 * opts_.cached_ids);
+  // Two generations of about cached_ids each (plus the unindexed window).
+  young_ids_.ids = id_table(opts_.cached_ids);
+  old_ids_.ids = id_table(opts_.cached_ids);
   // The stream map is sized for what a partition usually has, not for
   // cached_streams: a bucket array of 2 MB for 1,000 streams made every
   // find a cache miss on the bucket (6% of all samples under produce). A

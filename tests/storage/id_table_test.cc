@@ -70,3 +70,18 @@ TEST_CASE("id_table: the nil id (the empty-slot marker) is never stored", "[stor
   CHECK(t.find(id) == std::optional(std::pair<std::uint64_t, std::int64_t>{3, 0}));
   CHECK_FALSE(t.find(nil).has_value());
 }
+
+TEST_CASE("id_table: clear empties the table and it is usable again", "[storage][id_table]") {
+  storage::id_table t(8);
+  std::vector<codec::event_id> ids;
+  for (int i = 0; i < 100; ++i) {
+    ids.push_back(codec::event_id::generate_v7());
+    t.insert(ids.back(), std::uint64_t(i), i);
+  }
+  t.clear();
+  CHECK(t.size() == 0);
+  for (const auto& id : ids) CHECK_FALSE(t.find(id).has_value());
+  t.insert(ids[7], 70, 7);
+  CHECK(t.size() == 1);
+  CHECK(t.find(ids[7]) == std::optional(std::pair<std::uint64_t, std::int64_t>{70, 7}));
+}
