@@ -6,6 +6,7 @@
 // thread-safe (projection.h).
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -43,6 +44,20 @@ struct context {
 
 // The hash prepare() keeps for "<prefix><id>" keys of state::others.
 std::uint64_t hash_prefixed(std::string_view prefix, std::string_view id) noexcept;
+
+// The lines of `l` before the first fault that are kept inline: those an
+// applying handler can ask the memory for ahead of its checks.
+template <class Table>
+void prefetch_lines(const Table& t, const line_list& l, std::uint32_t fault_at, bool entities) {
+  const std::size_t n = std::min<std::size_t>({l.size, inline_lines, fault_at});
+  for (std::size_t i = 0; i < n; ++i) {
+    if (entities) {
+      t.prefetch_entity(l.first[i].invoice.h);
+    } else {
+      t.prefetch_slot(l.first[i].invoice.h);
+    }
+  }
+}
 
 inline std::string overflow_reason() { return "amounts overflow the ledger's 64-bit totals"; }
 

@@ -53,7 +53,10 @@ class writer {
 
  private:
   writer& le(std::uint64_t v, int n) {
-    for (int i = 0; i < n; ++i) out_.push_back(static_cast<char>(v >> (8 * i)));
+    // One append, not n push_backs: a checkpoint writes millions of these.
+    char b[8];
+    for (int i = 0; i < n; ++i) b[i] = static_cast<char>(v >> (8 * i));
+    out_.append(b, static_cast<std::size_t>(n));
     return *this;
   }
   std::string& out_;

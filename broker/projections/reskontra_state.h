@@ -139,6 +139,22 @@ class id_table {
     return const_cast<id_table*>(this)->find(id, hash_id(id));
   }
   bool contains(std::string_view id) const noexcept { return find(id) != nullptr; }
+  // Starts the misses a find(id, h) will take, so that the lookups of one
+  // event overlap instead of waiting one after another: prefetch_slot()
+  // first for every id, then prefetch_entity() (which reads the slot, in
+  // cache by then) for those that should exist.
+  void prefetch_slot(std::uint64_t h) const noexcept {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[tag_of(h) & mask_]);
+  }
+  void prefetch_entity(std::uint64_t h) const noexcept {
+    if (slots_.empty()) return;
+    const slot s = slots_[tag_of(h) & mask_];
+    if (s.idx != 0 && s.tag == tag_of(h)) {
+      const char* n = reinterpret_cast<const char*>(&items_[s.idx - 1]);
+      for (std::size_t at = 0; at < sizeof(node); at += 64) __builtin_prefetch(n + at);
+    }
+  }
+
   // `h` is hash_id(id), computed ahead (prepare() hashes on the reader
   // thread, so the applying thread only probes).
   T* find(std::string_view id, std::uint64_t h) noexcept {
