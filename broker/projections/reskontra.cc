@@ -1,6 +1,6 @@
-// The reskontra projection object: its configuration check, apply() (the
-// envelope, the handler of the event's type, anomalies) and the invariant
-// check the tests run. The handlers are in reskontra_receivables.cc and
+// The reskontra projection object: its configuration check, prepare() and
+// apply_prepared() (the envelope, the handler of the event's type,
+// anomalies) and the invariant check the tests run. The handlers are in reskontra_receivables.cc and
 // reskontra_payables.cc, records in reskontra_records.cc, queries in
 // reskontra_query.cc.
 #include "broker/projections/reskontra.h"
@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <map>
+#include <new>
 #include <stdexcept>
 
 #include "broker/projections/reskontra_apply.h"
@@ -20,39 +21,42 @@ using handler = outcome (*)(context&);
 
 struct handler_entry {
   std::string_view type;
-  handler fn;
+  read_fn read;
+  handler run;
 };
 
 constexpr handler_entry handlers[] = {
-    {"CustomerInvoiceIssued", customer_invoice_issued},
-    {"CreditNoteIssued", credit_note_issued},
-    {"ReminderSent", reminder_sent},
-    {"PaymentReceived", payment_received},
-    {"PaymentAllocated", payment_allocated},
-    {"AllocationReversed", allocation_reversed},
-    {"OverpaymentRecorded", overpayment_recorded},
-    {"CreditBalanceApplied", credit_balance_applied},
-    {"RefundIssued", refund_issued},
-    {"WriteOffRecorded", write_off_recorded},
-    {"DeferralGranted", deferral_granted},
-    {"PaymentPlanAgreed", payment_plan_agreed},
-    {"PaymentPlanBroken", payment_plan_broken},
-    {"PaymentPlanCompleted", payment_plan_completed},
-    {"SentToCollection", sent_to_collection},
-    {"SupplierInvoiceRegistered", supplier_invoice_registered},
-    {"SupplierInvoiceApproved", supplier_invoice_approved},
-    {"SupplierCreditInvoiceRegistered", supplier_credit_invoice_registered},
-    {"PaymentBlocked", payment_blocked},
-    {"PaymentUnblocked", payment_unblocked},
-    {"SupplierPaymentSent", supplier_payment_sent},
-    {"SupplierPaymentRejected", supplier_payment_rejected},
+    {"CustomerInvoiceIssued", read_customer_invoice_issued, customer_invoice_issued},
+    {"CreditNoteIssued", read_credit_note_issued, credit_note_issued},
+    {"ReminderSent", read_reminder_sent, reminder_sent},
+    {"PaymentReceived", read_payment_received, payment_received},
+    {"PaymentAllocated", read_payment_allocated, payment_allocated},
+    {"AllocationReversed", read_allocation_reversed, allocation_reversed},
+    {"OverpaymentRecorded", read_overpayment_recorded, overpayment_recorded},
+    {"CreditBalanceApplied", read_credit_balance_applied, credit_balance_applied},
+    {"RefundIssued", read_refund_issued, refund_issued},
+    {"WriteOffRecorded", read_write_off_recorded, write_off_recorded},
+    {"DeferralGranted", read_deferral_granted, deferral_granted},
+    {"PaymentPlanAgreed", read_payment_plan_agreed, payment_plan_agreed},
+    {"PaymentPlanBroken", read_payment_plan_ended, payment_plan_broken},
+    {"PaymentPlanCompleted", read_payment_plan_ended, payment_plan_completed},
+    {"SentToCollection", read_sent_to_collection, sent_to_collection},
+    {"SupplierInvoiceRegistered", read_supplier_invoice_registered, supplier_invoice_registered},
+    {"SupplierInvoiceApproved", read_supplier_invoice_approved, supplier_invoice_approved},
+    {"SupplierCreditInvoiceRegistered", read_supplier_credit_invoice_registered, supplier_credit_invoice_registered},
+    {"PaymentBlocked", read_payment_blocking, payment_blocked},
+    {"PaymentUnblocked", read_payment_blocking, payment_unblocked},
+    {"SupplierPaymentSent", read_supplier_payment_sent, supplier_payment_sent},
+    {"SupplierPaymentRejected", read_supplier_payment_rejected, supplier_payment_rejected},
 };
+static_assert(std::size(handlers) < 255);
 
-handler find_handler(std::string_view type) noexcept {
-  for (const auto& h : handlers) {
-    if (h.type.size() == type.size() && h.type == type) return h.fn;
+// The handler's number + 1; 0 for a type not in the catalog.
+std::uint8_t find_handler(std::string_view type) noexcept {
+  for (std::size_t i = 0; i < std::size(handlers); ++i) {
+    if (handlers[i].type.size() == type.size() && handlers[i].type == type) return static_cast<std::uint8_t>(i + 1);
   }
-  return nullptr;
+  return 0;
 }
 
 }  // namespace
@@ -88,6 +92,40 @@ reskontra_projection::~reskontra_projection() = default;
 std::size_t reskontra_projection::anomaly_count() const noexcept { return s_->anomalies.size(); }
 
 void reskontra_projection::apply(const event_view& e) {
+  // The same two halves a replay runs on two threads, so every path
+  // applies an event through the same code.
+  alignas(prepared) std::byte buffer[sizeof(prepared)];
+  prepare(e, buffer);
+  apply_prepared(e, buffer);
+}
+
+std::size_t reskontra_projection::prepared_size() const noexcept { return sizeof(prepared); }
+
+void reskontra_projection::prepare(const event_view& e, std::span<std::byte> out) const {
+  // Reads the event only (no member of *this): see projection::prepare.
+  auto& p = *::new (static_cast<void*>(out.data())) prepared;
+  p.handler = find_handler(e.type);
+  p.readable = e.data_ok && e.data.IsMap();
+  p.fault_at = no_fault;
+  p.f = fault{};
+  std::int64_t days = e.time / 86'400'000'000;
+  if (e.time % 86'400'000'000 < 0) --days;
+  p.date = static_cast<day_number>(days);
+  if (p.handler == 0 || !p.readable) return;
+  field_reader f(e.data.AsMap());
+  handlers[p.handler - 1].read(f, civil_from_days(days), p);
+  if (f.failed()) {
+    p.f = f.first_fault();
+    p.fault_at = at_start;
+  }
+}
+
+void reskontra_projection::apply_prepared(const event_view& e, std::span<const std::byte> in) {
+  if (in.size() < sizeof(prepared)) {
+    apply(e);  // not what prepare() made: make it
+    return;
+  }
+  const prepared& p = *std::launder(reinterpret_cast<const prepared*>(in.data()));
   auto& s = *s_;
   s.has_last = true;
   s.last_at = e.at;
@@ -96,17 +134,15 @@ void reskontra_projection::apply(const event_view& e) {
   s.meta_dirty = true;
 
   outcome out;
-  const handler h = find_handler(e.type);
-  if (h == nullptr) {
+  if (p.handler == 0) {
     out = refuse("unknown event type");
-  } else if (!e.data_ok || !e.data.IsMap()) {
+  } else if (!p.readable) {
     out = refuse("data: not a readable object");
+  } else if (p.fault_at == at_start) {
+    out = refuse(describe(p.f));
   } else {
-    field_reader f(e.data.AsMap());
-    std::int64_t days = e.time / 86'400'000'000;
-    if (e.time % 86'400'000'000 < 0) --days;
-    context c{s, e, f, static_cast<day_number>(days), civil_from_days(days)};
-    out = h(c);
+    context c{s, e, p};
+    out = handlers[p.handler - 1].run(c);
   }
   if (!out) {
     s.drop_postings();

@@ -48,6 +48,11 @@ class reskontra_projection final : public projection {
 
   std::string_view name() const noexcept override { return "reskontra"; }
   void apply(const event_view& e) override;
+  // All reading of the event (type, fields, parties, ids' hashes) happens
+  // in prepare(); apply_prepared() only looks up and changes state.
+  std::size_t prepared_size() const noexcept override;
+  void prepare(const event_view& e, std::span<std::byte> out) const override;
+  void apply_prepared(const event_view& e, std::span<const std::byte> prepared) override;
   void take_changes(record_changes& out) override;
   bool load(std::string_view key, std::string_view value) override;
   void finish_load() override;

@@ -11,103 +11,111 @@ namespace muninn::projections::reskontra_detail {
 
 // ---- payables ---------------------------------------------------------------
 
+void read_supplier_invoice_registered(field_reader& f, const civil_date& civil, prepared& p) {
+  auto& x = p.u.supplier_invoice;
+  x.id = f.id("invoiceId");
+  x.party = f.party("party", civil);
+  x.no = f.text("supplierInvoiceNo");
+  x.invoice_date = f.date("invoiceDate");
+  x.due = f.date("dueDate");
+  x.cur = f.currency("currency");
+  x.amount = f.integer("amountMinor", 1);
+  x.vat = f.integer("vatMinor", 0);
+  x.account = f.account("expenseAccount");
+}
+
 outcome supplier_invoice_registered(context& c) {
   auto& s = c.s;
-  auto& f = c.f;
-  const auto id = f.id("invoiceId");
-  auto* party = f.party("party", c.civil, s);
-  const auto no = f.text("supplierInvoiceNo");
-  const auto invoice_date = f.date("invoiceDate");
-  const auto due = f.date("dueDate");
-  const auto cur = f.currency("currency");
-  const auto amount = f.integer("amountMinor", 1);
-  const auto vat = f.integer("vatMinor", 0);
-  account_code acct_code = 0;
-  f.account("expenseAccount", acct_code);
-  if (f.failed()) return refuse(f.take_fault());
-  if (vat > amount) return refuse("field 'vatMinor': must be <= amountMinor");
-  if (is_control(s, acct_code)) {
+  const auto& x = c.p.u.supplier_invoice;
+  // Both lookups' misses at once (prefetch_slot, reskontra_state.h).
+  s.payables.prefetch_slot(x.id.h);
+  s.parties.prefetch_slot(x.party.h);
+  s.parties.prefetch_entity(x.party.h);
+  if (x.vat > x.amount) return refuse("field 'vatMinor': must be <= amountMinor");
+  if (is_control(s, x.account)) {
     return refuse("field 'expenseAccount': must not be a control account (" + control_accounts(s) + ")");
   }
-  if (s.payables.contains(id)) return refuse("supplier invoice " + quote_text(id) + " already exists");
-  s.debit(acct_code, cur, amount - vat);
-  s.debit(s.input_vat_acct, cur, vat);
-  s.credit(s.payables_acct, cur, amount);
+  if (find(s.payables, x.id)) return refuse("supplier invoice " + quote_text(x.id.s) + " already exists");
+  s.debit(x.account, x.cur, x.amount - x.vat);
+  s.debit(s.input_vat_acct, x.cur, x.vat);
+  s.credit(s.payables_acct, x.cur, x.amount);
   if (!s.postings_fit()) return refuse(overflow_reason());
 
-  auto& p = *party;
+  auto& p = *s.parties.emplace(x.party.view(), x.party.h, s.strings).first;
   p.known = true;
-  auto& x = *s.payables.emplace(id, s.strings).first;
-  x.party = &p;
-  x.supplier_invoice_no = s.strings.store(no);
-  x.invoice_date = invoice_date;
-  x.due_date = due;
-  x.currency = cur;
-  x.amount = amount;
-  x.vat = vat;
-  x.remaining = amount;
-  x.expense_code = acct_code;
-  x.next_of_party = p.payables;
-  p.payables = &x;
-  state::touch(&x, s.dirty_payables);
+  auto& y = *s.payables.add(x.id.s, x.id.h, s.strings);
+  y.party = &p;
+  y.supplier_invoice_no = s.strings.store(x.no);
+  y.invoice_date = x.invoice_date;
+  y.due_date = x.due;
+  y.currency = x.cur;
+  y.amount = x.amount;
+  y.vat = x.vat;
+  y.remaining = x.amount;
+  y.expense_code = x.account;
+  y.next_of_party = p.payables;
+  p.payables = &y;
+  state::touch(&y, s.dirty_payables);
   s.commit_postings();
   return {};
 }
 
+void read_supplier_invoice_approved(field_reader& f, const civil_date&, prepared& p) { read_id_text(f, p, "invoiceId", "approver"); }
+
 outcome supplier_invoice_approved(context& c) {
   auto& s = c.s;
-  auto& f = c.f;
-  const auto id = f.id("invoiceId");
-  const auto approver = f.text("approver");
-  if (f.failed()) return refuse(f.take_fault());
-  auto* x = find(s.payables, id);
-  if (!x) return refuse("supplier invoice " + quote_text(id) + " does not exist");
-  x->approved = true;
-  x->approver = s.strings.store(approver);
-  state::touch(x, s.dirty_payables);
+  const auto& x = c.p.u.id_text;
+  auto* y = find(s.payables, x.id);
+  if (!y) return refuse("supplier invoice " + quote_text(x.id.s) + " does not exist");
+  y->approved = true;
+  y->approver = s.strings.store(x.text);
+  state::touch(y, s.dirty_payables);
   return {};
+}
+
+void read_supplier_credit_invoice_registered(field_reader& f, const civil_date&, prepared& p) {
+  auto& x = p.u.supplier_credit;
+  x.credit = f.id("creditId");
+  x.invoice = f.id("invoiceId");
+  x.amount = f.integer("amountMinor", 1);
+  x.other_h = f.failed() ? 0 : hash_prefixed("sc/", x.credit.s);
 }
 
 outcome supplier_credit_invoice_registered(context& c) {
   auto& s = c.s;
-  auto& f = c.f;
-  const auto credit_id = f.id("creditId");
-  const auto id = f.id("invoiceId");
-  const auto amount = f.integer("amountMinor", 1);
-  if (f.failed()) return refuse(f.take_fault());
-  s.key_scratch.assign("sc/").append(credit_id);
-  if (s.others.contains(s.key_scratch)) {
-    return refuse("supplier credit invoice " + quote_text(credit_id) + " already exists");
+  const auto& x = c.p.u.supplier_credit;
+  s.key_scratch.assign("sc/").append(x.credit.s);
+  if (s.others.find(s.key_scratch, x.other_h)) {
+    return refuse("supplier credit invoice " + quote_text(x.credit.s) + " already exists");
   }
-  auto* x = find(s.payables, id);
-  if (!x) return refuse("supplier invoice " + quote_text(id) + " does not exist");
-  if (amount > x->remaining) return refuse(exceeds_remaining("supplier credit", id, amount, x->remaining));
-  s.debit(s.payables_acct, x->currency, amount);
-  s.credit(x->expense_code, x->currency, amount);
+  auto* y = find(s.payables, x.invoice);
+  if (!y) return refuse("supplier invoice " + quote_text(x.invoice.s) + " does not exist");
+  if (x.amount > y->remaining) return refuse(exceeds_remaining("supplier credit", x.invoice.s, x.amount, y->remaining));
+  s.debit(s.payables_acct, y->currency, x.amount);
+  s.credit(y->expense_code, y->currency, x.amount);
   if (!s.postings_fit()) return refuse(overflow_reason());
-  auto& o = *s.others.emplace(s.key_scratch, s.strings).first;
-  o.ref = x->id;
-  o.currency = x->currency;
-  o.amount = amount;
+  auto& o = *s.others.add(s.key_scratch, x.other_h, s.strings);
+  o.ref = y->id;
+  o.currency = y->currency;
+  o.amount = x.amount;
   state::touch(&o, s.dirty_others);
-  x->remaining -= amount;
-  state::touch(x, s.dirty_payables);
+  y->remaining -= x.amount;
+  state::touch(y, s.dirty_payables);
   s.commit_postings();
   return {};
 }
 
+void read_payment_blocking(field_reader& f, const civil_date&, prepared& p) { read_id_text(f, p, "invoiceId", "reason"); }
+
 namespace {
 outcome payment_blocking(context& c, bool block) {
   auto& s = c.s;
-  auto& f = c.f;
-  const auto id = f.id("invoiceId");
-  const auto reason = f.text("reason");
-  if (f.failed()) return refuse(f.take_fault());
-  auto* x = find(s.payables, id);
-  if (!x) return refuse("supplier invoice " + quote_text(id) + " does not exist");
-  x->blocked = block;
-  x->block_reason = s.strings.store(reason);
-  state::touch(x, s.dirty_payables);
+  const auto& x = c.p.u.id_text;
+  auto* y = find(s.payables, x.id);
+  if (!y) return refuse("supplier invoice " + quote_text(x.id.s) + " does not exist");
+  y->blocked = block;
+  y->block_reason = s.strings.store(x.text);
+  state::touch(y, s.dirty_payables);
   return {};
 }
 }  // namespace
@@ -115,14 +123,21 @@ outcome payment_blocking(context& c, bool block) {
 outcome payment_blocked(context& c) { return payment_blocking(c, true); }
 outcome payment_unblocked(context& c) { return payment_blocking(c, false); }
 
+void read_supplier_payment_sent(field_reader& f, const civil_date&, prepared& p) {
+  auto& x = p.u.payment_sent;
+  x.order = f.id("paymentOrderId");
+  x.date = f.date("paymentDate");
+  const auto lines = f.list("lines");
+  if (!f.failed()) prepare_lines(lines, "lines", x.lines, p);
+}
+
 outcome supplier_payment_sent(context& c) {
   auto& s = c.s;
-  auto& f = c.f;
-  const auto order_id = f.id("paymentOrderId");
-  const auto pay_date = f.date("paymentDate");
-  const auto lines = f.list("lines");
-  if (f.failed()) return refuse(f.take_fault());
-  if (s.orders.contains(order_id)) return refuse("payment order " + quote_text(order_id) + " already exists");
+  const auto& x = c.p.u.payment_sent;
+  s.orders.prefetch_slot(x.order.h);
+  prefetch_lines(s.payables, x.lines, c.p.fault_at, false);
+  prefetch_lines(s.payables, x.lines, c.p.fault_at, true);
+  if (find(s.orders, x.order)) return refuse("payment order " + quote_text(x.order.s) + " already exists");
   auto& pool = s.order_lines;
   const std::size_t first = pool.size();
   auto fail = [&](std::string reason) {
@@ -131,41 +146,40 @@ outcome supplier_payment_sent(context& c) {
     s.drop_postings();
     return refuse(std::move(reason));
   };
-  for (std::size_t i = 0; i < lines->size(); ++i) {
-    const auto m = element_map(f, "lines", *lines, i);
-    if (!m) return fail(f.take_fault());
-    field_reader lf(*m, "lines", i);
-    const auto inv = lf.id("invoiceId");
-    const auto amount = lf.integer("amountMinor", 1);
-    if (lf.failed()) return fail(lf.take_fault());
-    auto* x = find(s.payables, inv);
-    if (!x) return fail("supplier invoice " + quote_text(inv) + " does not exist");
-    if (!x->approved) return fail("supplier invoice " + quote_text(inv) + " is not approved");
-    if (x->blocked) return fail("supplier invoice " + quote_text(inv) + " is blocked for payment");
-    if (amount > x->remaining) return fail(exceeds_remaining("supplier payment", inv, amount, x->remaining));
-    x->remaining -= amount;
-    pool.push_back({x->id, amount, x});
+  for (std::size_t i = 0; i < x.lines.size; ++i) {
+    if (i == c.p.fault_at) return fail(describe(c.p.f));
+    const auto l = line_at(x.lines, i, "lines");
+    const auto inv = l.invoice.s;
+    auto* y = find(s.payables, l.invoice);
+    if (!y) return fail("supplier invoice " + quote_text(inv) + " does not exist");
+    if (!y->approved) return fail("supplier invoice " + quote_text(inv) + " is not approved");
+    if (y->blocked) return fail("supplier invoice " + quote_text(inv) + " is blocked for payment");
+    if (l.amount > y->remaining) return fail(exceeds_remaining("supplier payment", inv, l.amount, y->remaining));
+    y->remaining -= l.amount;
+    // A copy of the id in the arena, not y->id: a checkpoint encodes the
+    // lines from memory written in order instead of visiting each item.
+    pool.push_back({s.strings.store(y->id), l.amount, y});
     // A line's currency is its item's: one order may pay in several.
-    s.debit(s.payables_acct, x->currency, amount);
-    s.credit(s.bank_out_acct, x->currency, amount);
+    s.debit(s.payables_acct, y->currency, l.amount);
+    s.credit(s.bank_out_acct, y->currency, l.amount);
   }
   if (!s.postings_fit()) return fail(overflow_reason());
   for (std::size_t i = first; i < pool.size(); ++i) state::touch(pool[i].item, s.dirty_payables);
-  auto& o = *s.orders.emplace(order_id, s.strings).first;
-  o.payment_date = pay_date;
+  auto& o = *s.orders.add(x.order.s, x.order.h, s.strings);
+  o.payment_date = x.date;
   o.lines = line_range{static_cast<std::uint32_t>(first), static_cast<std::uint32_t>(pool.size() - first)};
   state::touch(&o, s.dirty_orders);
   s.commit_postings();
   return {};
 }
 
+void read_supplier_payment_rejected(field_reader& f, const civil_date&, prepared& p) { read_id_text(f, p, "paymentOrderId", "reasonCode"); }
+
 outcome supplier_payment_rejected(context& c) {
   auto& s = c.s;
-  auto& f = c.f;
-  const auto order_id = f.id("paymentOrderId");
-  const auto reason = f.text("reasonCode");
-  if (f.failed()) return refuse(f.take_fault());
-  auto* o = find(s.orders, order_id);
+  const auto& x = c.p.u.id_text;
+  const auto order_id = x.id.s;
+  auto* o = find(s.orders, x.id);
   if (!o) return refuse("payment order " + quote_text(order_id) + " does not exist");
   if (o->rejected) return refuse("payment order " + quote_text(order_id) + " is already rejected");
   for (const auto& l : s.lines_of(*o)) {
@@ -179,7 +193,7 @@ outcome supplier_payment_rejected(context& c) {
     state::touch(l.item, s.dirty_payables);
   }
   o->rejected = true;
-  o->reason_code = s.strings.store(reason);
+  o->reason_code = s.strings.store(x.text);
   state::touch(o, s.dirty_orders);
   s.commit_postings();
   return {};

@@ -15,7 +15,8 @@ namespace {
 
 class writer {
  public:
-  explicit writer(std::string& out) : out_(out) { out_.clear(); }
+  // Appends: a checkpoint encodes straight into record_changes' buffer.
+  explicit writer(std::string& out) : out_(out) {}
   writer& u8(std::uint8_t v) {
     out_.push_back(static_cast<char>(v));
     return *this;
@@ -52,7 +53,10 @@ class writer {
 
  private:
   writer& le(std::uint64_t v, int n) {
-    for (int i = 0; i < n; ++i) out_.push_back(static_cast<char>(v >> (8 * i)));
+    // One append, not n push_backs: a checkpoint writes millions of these.
+    char b[8];
+    for (int i = 0; i < n; ++i) b[i] = static_cast<char>(v >> (8 * i));
+    out_.append(b, static_cast<std::size_t>(n));
     return *this;
   }
   std::string& out_;
@@ -228,33 +232,20 @@ std::string ledger_record_key(const ledger_entry& e) {
 
 namespace {
 
-// Sorts by id without touching the entities while sorting: the first 24
-// bytes of each id, zero-padded, as three big-endian words (their order is
-// the ids' bytewise order, ties aside), beside the entity. A sort that
+// Sorts by id without touching the entities while sorting: a sort that
 // dereferenced ids would miss the cache on most of its compares.
 template <class T>
 void sort_by_id(std::vector<const T*>& xs) {
-  struct keyed {
-    std::uint64_t w[3];
-    const T* x;
-  };
-  std::vector<keyed> ks;
+  std::vector<id_keyed<const T>> ks;
   ks.reserve(xs.size());
-  for (const T* x : xs) {
-    unsigned char b[24] = {};
-    std::memcpy(b, x->id.data(), std::min<std::size_t>(x->id.size(), sizeof b));
-    keyed k{{0, 0, 0}, x};
-    for (int i = 0; i < 3; ++i) {
-      for (int j = 0; j < 8; ++j) k.w[i] = k.w[i] << 8 | b[8 * i + j];
-    }
-    ks.push_back(k);
+  for (std::size_t i = 0; i < xs.size(); ++i) {
+    // Ask for the ids a few entities ahead so their misses overlap (the id
+    // is just before its entity, the view in it).
+    if (i + 16 < xs.size()) __builtin_prefetch(xs[i + 16]);
+    if (i + 8 < xs.size()) __builtin_prefetch(xs[i + 8]->id.data());
+    ks.push_back(key_of(xs[i]));
   }
-  std::sort(ks.begin(), ks.end(), [](const keyed& a, const keyed& b) {
-    if (a.w[0] != b.w[0]) return a.w[0] < b.w[0];
-    if (a.w[1] != b.w[1]) return a.w[1] < b.w[1];
-    if (a.w[2] != b.w[2]) return a.w[2] < b.w[2];
-    return a.x->id < b.x->id;
-  });
+  sort_keyed(ks);
   for (std::size_t i = 0; i < ks.size(); ++i) xs[i] = ks[i].x;
 }
 
@@ -271,18 +262,40 @@ void encode_any(const T& x, const state& s, std::string& out) {
 // kind's letter: the kinds in letter order, each sorted by id on its own,
 // give that order while sorting pointers instead of (key, value) strings.
 // `emit(key, value)` is called once per record; the views are valid for
-// the call.
+// the call. Entities may go straight into a record_changes instead.
 class record_emitter {
  public:
   explicit record_emitter(const state& s) : s_(s) {}
 
-  template <class T, class Emit>
-  void entities(std::string_view prefix, std::vector<const T*>& xs, Emit&& emit) {
-    sort_by_id(xs);
-    for (const T* x : xs) {
+  // `xs` sorted by id. Non-const pointers are a checkpoint's dirty
+  // entities: their flags are cleared here, while each is in cache.
+  template <class P, class Emit>
+  void entities(std::string_view prefix, const std::vector<P>& xs, Emit&& emit) {
+    using T = std::remove_cv_t<std::remove_pointer_t<P>>;
+    for (std::size_t i = 0; i < xs.size(); ++i) {
+      // As in sort_by_id: overlap the misses on the next entities (all of
+      // each, then the party an item names).
+      if (i + 8 < xs.size()) {
+        const char* ahead = reinterpret_cast<const char*>(xs[i + 8]);
+        for (std::size_t line = 0; line < sizeof(T); line += 64) __builtin_prefetch(ahead + line);
+      }
+      if constexpr (requires(const T& t) { t.party->id; }) {
+        if (i + 4 < xs.size() && xs[i + 4]->party != nullptr) {
+          __builtin_prefetch(xs[i + 4]->party);
+          __builtin_prefetch(xs[i + 4]->party->id.data());
+        }
+      }
+      const P x = xs[i];
       key_.assign(prefix).append(x->id);
-      encode_any(*x, s_, value_);
-      emit(std::string_view(key_), std::string_view(value_));
+      if constexpr (std::is_same_v<std::remove_cvref_t<Emit>, record_changes>) {
+        encode_any(*x, s_, emit.value_buffer(key_));
+        emit.end_value();
+      } else {
+        value_.clear();
+        encode_any(*x, s_, value_);
+        emit(std::string_view(key_), std::string_view(value_));
+      }
+      if constexpr (!std::is_const_v<std::remove_pointer_t<P>>) x->dirty = false;
     }
   }
 
@@ -293,6 +306,7 @@ class record_emitter {
     for (const auto* e : es) keyed.emplace_back(ledger_record_key(*e), e);
     std::sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
     for (const auto& [k, e] : keyed) {
+      value_.clear();
       encode(*e, value_);
       emit(std::string_view(k), std::string_view(value_));
     }
@@ -304,6 +318,7 @@ class record_emitter {
   void anomalies(std::vector<const anomaly*>& as, Emit&& emit) {
     std::sort(as.begin(), as.end(), [](const anomaly* a, const anomaly* b) { return a->at < b->at; });
     for (const auto* a : as) {
+      value_.clear();
       encode(*a, value_);
       emit(std::string_view(anomaly_key(a->at)), std::string_view(value_));
     }
@@ -311,6 +326,7 @@ class record_emitter {
 
   template <class Emit>
   void meta(Emit&& emit) {
+    value_.clear();
     encode_meta(s_, value_);
     emit(std::string_view("m"), std::string_view(value_));
   }
@@ -320,19 +336,31 @@ class record_emitter {
   std::string key_, value_;
 };
 
+// Every entity of `t`, sorted by id.
 template <class T>
 std::vector<const T*> all_of(const id_table<T>& t) {
   std::vector<const T*> v;
   v.reserve(t.size());
   for (const auto& x : t) v.push_back(&x);
+  sort_by_id(v);
   return v;
 }
 
-// Takes the dirty list's entities (and clears their flags).
+// Takes the ledger's dirty entries (and clears their flags).
+std::vector<const ledger_entry*> take_dirty(std::vector<ledger_entry*>& list) {
+  std::vector<const ledger_entry*> v(list.begin(), list.end());
+  for (ledger_entry* x : list) x->dirty = false;
+  list.clear();
+  return v;
+}
+
+// Takes a dirty list's entities sorted by id; entities() clears their flags.
 template <class T>
-std::vector<const T*> take_dirty(std::vector<T*>& list) {
-  std::vector<const T*> v(list.begin(), list.end());
-  for (T* x : list) x->dirty = false;
+std::vector<T*> take_dirty(std::vector<id_keyed<T>>& list) {
+  sort_keyed(list);
+  std::vector<T*> v;
+  v.reserve(list.size());
+  for (const auto& k : list) v.push_back(k.x);
   list.clear();
   return v;
 }
@@ -608,19 +636,19 @@ void reskontra_projection::take_changes(record_changes& out) {
   auto payables = take_dirty(s.dirty_payables);
   auto others = take_dirty(s.dirty_others);
   r.anomalies(as, emit);
-  r.entities("c/", parties, emit);
+  r.entities("c/", parties, out);
   r.ledger(ledger, emit);
-  r.entities("i/", receivables, emit);
-  r.entities("l/", allocations, emit);
+  r.entities("i/", receivables, out);
+  r.entities("l/", allocations, out);
   if (s.meta_dirty) {
     r.meta(emit);
     s.meta_dirty = false;
   }
-  r.entities("n/", plans, emit);
-  r.entities("o/", orders, emit);
-  r.entities("p/", payments, emit);
-  r.entities("s/", payables, emit);
-  r.entities("x/", others, emit);
+  r.entities("n/", plans, out);
+  r.entities("o/", orders, out);
+  r.entities("p/", payments, out);
+  r.entities("s/", payables, out);
+  r.entities("x/", others, out);
 }
 
 bool reskontra_projection::load(std::string_view key, std::string_view value) {
@@ -662,6 +690,7 @@ void reskontra_projection::for_each_record(
   for (const auto& p : s.parties) {
     if (p.known && !p.credits.empty()) parties.push_back(&p);
   }
+  sort_by_id(parties);
   r.entities("c/", parties, fn);
   std::vector<const ledger_entry*> ledger;
   for (const auto& [k, e] : s.ledger) ledger.push_back(&e);

@@ -6,8 +6,9 @@
 // (projection.h).
 #pragma once
 
-#include <cstdint>
+#include <algorithm>
 #include <array>
+#include <cstdint>
 #include <cstring>
 #include <functional>
 #include <optional>
@@ -138,12 +139,50 @@ class id_table {
     return const_cast<id_table*>(this)->find(id, hash_id(id));
   }
   bool contains(std::string_view id) const noexcept { return find(id) != nullptr; }
+  // Starts the misses a find(id, h) will take, so that the lookups of one
+  // event overlap instead of waiting one after another: prefetch_slot()
+  // first for every id, then prefetch_entity() (which reads the slot, in
+  // cache by then) for those that should exist.
+  void prefetch_slot(std::uint64_t h) const noexcept {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[tag_of(h) & mask_]);
+  }
+  void prefetch_entity(std::uint64_t h) const noexcept {
+    if (slots_.empty()) return;
+    const slot s = slots_[tag_of(h) & mask_];
+    if (s.idx != 0 && s.tag == tag_of(h)) {
+      const char* n = reinterpret_cast<const char*>(&items_[s.idx - 1]);
+      for (std::size_t at = 0; at < sizeof(node); at += 64) __builtin_prefetch(n + at);
+    }
+  }
+
+  // `h` is hash_id(id), computed ahead (prepare() hashes on the reader
+  // thread, so the applying thread only probes).
+  T* find(std::string_view id, std::uint64_t h) noexcept {
+    if (slots_.empty()) return nullptr;
+    const std::uint32_t tag = tag_of(h);
+    for (std::size_t i = tag & mask_;; i = (i + 1) & mask_) {
+      const slot s = slots_[i];
+      if (s.idx == 0) return nullptr;
+      if (s.tag == tag) {
+        node& n = items_[s.idx - 1];
+        if (id.size() <= inline_id) {
+          if (n.len == id.size() && std::memcmp(n.id, id.data(), id.size()) == 0) return &n.value;
+        } else if (n.value.id == id) {
+          return &n.value;
+        }
+      }
+    }
+  }
 
   // The entity under `id`; created (a long id stored in `ids`) when absent,
   // then second is true.
-  std::pair<T*, bool> emplace(std::string_view id, arena& ids) {
-    const std::uint64_t h = hash_id(id);
+  std::pair<T*, bool> emplace(std::string_view id, arena& ids) { return emplace(id, hash_id(id), ids); }
+  std::pair<T*, bool> emplace(std::string_view id, std::uint64_t h, arena& ids) {
     if (T* x = find(id, h)) return {x, false};
+    return {add(id, h, ids), true};
+  }
+  // A new entity under `id`, which the caller has just found absent.
+  T* add(std::string_view id, std::uint64_t h, arena& ids) {
     if ((items_.size() + 1) * 2 > slots_.size()) grow();
     node& n = items_.emplace_back();
     if (id.size() <= inline_id) {
@@ -155,7 +194,7 @@ class id_table {
       n.value.id = ids.store(id);
     }
     place(tag_of(h), static_cast<std::uint32_t>(items_.size()));
-    return {&n.value, true};
+    return &n.value;
   }
 
   std::size_t size() const noexcept { return items_.size(); }
@@ -189,22 +228,6 @@ class id_table {
   };
   static std::uint32_t tag_of(std::uint64_t h) noexcept { return static_cast<std::uint32_t>(h >> 32); }
 
-  T* find(std::string_view id, std::uint64_t h) noexcept {
-    if (slots_.empty()) return nullptr;
-    const std::uint32_t tag = tag_of(h);
-    for (std::size_t i = tag & mask_;; i = (i + 1) & mask_) {
-      const slot s = slots_[i];
-      if (s.idx == 0) return nullptr;
-      if (s.tag == tag) {
-        node& n = items_[s.idx - 1];
-        if (id.size() <= inline_id) {
-          if (n.len == id.size() && std::memcmp(n.id, id.data(), id.size()) == 0) return &n.value;
-        } else if (n.value.id == id) {
-          return &n.value;
-        }
-      }
-    }
-  }
   void place(std::uint32_t tag, std::uint32_t idx) noexcept {
     std::size_t i = tag & mask_;
     while (slots_[i].idx != 0) i = (i + 1) & mask_;
@@ -223,6 +246,38 @@ class id_table {
   std::size_t mask_ = 0;
   chunked<node> items_;
 };
+
+// An entity with the first 24 bytes of its id, zero-padded, as three
+// big-endian words: their order is the ids' bytewise order, ties aside. A
+// changed entity's key is taken when it changes (its id is in cache then),
+// so sorting a checkpoint's changes never touches the entities.
+template <class T>
+struct id_keyed {
+  std::uint64_t w[3];
+  T* x;
+};
+
+template <class T>
+id_keyed<T> key_of(T* x) noexcept {
+  unsigned char b[24] = {};
+  std::memcpy(b, x->id.data(), std::min<std::size_t>(x->id.size(), sizeof b));
+  id_keyed<T> k{{0, 0, 0}, x};
+  for (int i = 0; i < 3; ++i) {
+    for (int j = 0; j < 8; ++j) k.w[i] = k.w[i] << 8 | b[8 * i + j];
+  }
+  return k;
+}
+
+// By id, bytewise.
+template <class T>
+void sort_keyed(std::vector<id_keyed<T>>& ks) {
+  std::sort(ks.begin(), ks.end(), [](const id_keyed<T>& a, const id_keyed<T>& b) {
+    if (a.w[0] != b.w[0]) return a.w[0] < b.w[0];
+    if (a.w[1] != b.w[1]) return a.w[1] < b.w[1];
+    if (a.w[2] != b.w[2]) return a.w[2] < b.w[2];
+    return a.x->id < b.x->id;
+  });
+}
 
 struct party_state;
 
@@ -324,8 +379,9 @@ struct credit_balance {
   money balance = 0;
 };
 
-// Every party spelling an event named validly is interned; only a known
-// one (named by an applied event or a record) exists for queries.
+// A party exists once an applied event or a record names it (then it is
+// known); an event that is refused may intern one, which stays unknown and
+// invisible to queries and records.
 struct party_state {
   std::string_view id;  // "TYPE:normalised"
   bool known = false;
@@ -333,14 +389,6 @@ struct party_state {
   std::vector<credit_balance> credits;  // sorted by currency; the c/ record exists iff non-empty
   receivable* receivables = nullptr;    // derived: a list through next_of_party
   payable* payables = nullptr;          // derived: a list through next_of_party
-};
-
-// A raw party spelling whose normal form does not depend on the event's
-// date, with the party it names: "TYPE" + 1 or 2 (NO_FNR's rule before or
-// from 2032) + the value as the event spelled it.
-struct party_spelling {
-  std::string_view id;
-  party_state* party = nullptr;
 };
 
 struct ledger_entry {
@@ -397,7 +445,6 @@ struct state {
   id_table<payment_order> orders;
   id_table<plan> plans;
   id_table<party_state> parties;
-  id_table<party_spelling> spellings;
   id_table<other_record> others;
   std::vector<line<receivable>> allocation_lines;
   std::vector<line<payable>> order_lines;
@@ -432,15 +479,15 @@ struct state {
   const currency_total* find_total(currency_code c) const;
 
   // Dirty entities since the last take_changes().
-  std::vector<receivable*> dirty_receivables;
-  std::vector<payable*> dirty_payables;
-  std::vector<payment*> dirty_payments;
-  std::vector<allocation*> dirty_allocations;
-  std::vector<payment_order*> dirty_orders;
-  std::vector<plan*> dirty_plans;
-  std::vector<party_state*> dirty_parties;
+  std::vector<id_keyed<receivable>> dirty_receivables;
+  std::vector<id_keyed<payable>> dirty_payables;
+  std::vector<id_keyed<payment>> dirty_payments;
+  std::vector<id_keyed<allocation>> dirty_allocations;
+  std::vector<id_keyed<payment_order>> dirty_orders;
+  std::vector<id_keyed<plan>> dirty_plans;
+  std::vector<id_keyed<party_state>> dirty_parties;
   std::vector<ledger_entry*> dirty_ledger;
-  std::vector<other_record*> dirty_others;
+  std::vector<id_keyed<other_record>> dirty_others;
 
   // Per-event scratch, reused so apply() does not allocate.
   std::vector<posting> postings;
@@ -462,6 +509,13 @@ struct state {
     if (!x->dirty) {
       x->dirty = true;
       list.push_back(x);
+    }
+  }
+  template <class T>
+  static void touch(T* x, std::vector<id_keyed<T>>& list) {
+    if (!x->dirty) {
+      x->dirty = true;
+      list.push_back(key_of(x));
     }
   }
 

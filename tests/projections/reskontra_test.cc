@@ -311,6 +311,71 @@ TEST_CASE("reskontra: creations of existing ids, unknown ids, types and unreadab
   (void)tb;
 }
 
+TEST_CASE("reskontra: long lists apply every line, and a fault in a late element names it", "[reskontra]") {
+  // prepare() keeps the first few lines and the position of the first
+  // fault; lines after those are read again when applied.
+  harness h;
+  std::vector<std::pair<std::string, std::int64_t>> lines;
+  for (int i = 0; i < 7; ++i) {
+    const auto id = "i" + std::to_string(i);
+    REQUIRE(h.ev("CustomerInvoiceIssued", inv_stream(id), invoice(id, 1000, 0, "2025-03-31")));
+    lines.emplace_back(id, 100 + i);
+  }
+  REQUIRE(h.ev("PaymentReceived", "payment-p1", payment("p1", 5000)));
+  const std::string last_amount = R"("amountMinor":106)";
+  auto bad = allocation("a0", "p1", lines);
+  bad.replace(bad.rfind(last_amount), last_amount.size(), R"("amountMinor":-6)");
+  CHECK_FALSE(h.ev("PaymentAllocated", "payment-p1", bad));
+  CHECK(contains(h.last_reason, "field 'lines[6].amountMinor': must be >= 1"));
+  auto ghost = lines;
+  ghost[5].first = "ghost";
+  CHECK_FALSE(h.ev("PaymentAllocated", "payment-p1", allocation("a0", "p1", ghost)));
+  CHECK(contains(h.last_reason, "invoice 'ghost' does not exist"));
+  // The unknown invoice comes first: the later malformed line is not reached.
+  auto both = allocation("a0", "p1", ghost);
+  both.replace(both.rfind(last_amount), last_amount.size(), R"("amountMinor":-6)");
+  CHECK_FALSE(h.ev("PaymentAllocated", "payment-p1", both));
+  CHECK(contains(h.last_reason, "invoice 'ghost' does not exist"));
+  const auto digest = digest_hex(h.p);
+  REQUIRE(h.ev("PaymentAllocated", "payment-p1", allocation("a1", "p1", lines)));
+  CHECK(h.acct("9181") == pair{100 + 101 + 102 + 103 + 104 + 105 + 106, 5000});
+  CHECK(contains(h.q("party", {{"party", "SE_PNR:19121212-1212"}}), R"("invoiceId":"i6","invoiceNo":"F-i6")"));
+  CHECK(digest != digest_hex(h.p));
+
+  std::vector<std::pair<std::string, std::int64_t>> payables;
+  for (int i = 0; i < 6; ++i) {
+    const auto id = "s" + std::to_string(i);
+    REQUIRE(h.ev("SupplierInvoiceRegistered", sup_stream(id), supplier_invoice(id, 1000, 0)));
+    if (i != 5) REQUIRE(h.ev("SupplierInvoiceApproved", sup_stream(id), R"({"invoiceId":")" + id + R"(","approver":"a"})"));
+    payables.emplace_back(id, 10);
+  }
+  CHECK_FALSE(h.ev("SupplierPaymentSent", "payment-order-o1", order("o1", payables)));
+  CHECK(contains(h.last_reason, "supplier invoice 's5' is not approved"));
+  REQUIRE(h.ev("SupplierInvoiceApproved", "supplier-invoice-s5", R"({"invoiceId":"s5","approver":"a"})"));
+  auto element = order("o1", payables);
+  const std::string last_line = R"({"invoiceId":"s5","amountMinor":10})";
+  element.replace(element.rfind(last_line), last_line.size(), "7");
+  CHECK_FALSE(h.ev("SupplierPaymentSent", "payment-order-o1", element));
+  CHECK(contains(h.last_reason, "field 'lines': element 5 must be an object"));
+  REQUIRE(h.ev("SupplierPaymentSent", "payment-order-o1", order("o1", payables)));
+  CHECK(h.acct("2512") == pair{60, 6000});
+  REQUIRE(h.ev("SupplierPaymentRejected", "payment-order-o1", R"({"paymentOrderId":"o1","reasonCode":"AC04"})"));
+  CHECK(h.acct("2512") == pair{60, 6060});
+
+  const std::string plan_head = R"({"planId":"n1","invoiceIds":["i0","i1","i2","i3","i4")";
+  CHECK_FALSE(h.ev("PaymentPlanAgreed", "plan-n1", plan_head + R"(,"i 5"],"installments":[{"dueDate":"2025-04-01","amountMinor":1}]})"));
+  CHECK(contains(h.last_reason, "field 'invoiceIds': element 5 must be an id"));
+  CHECK_FALSE(h.ev("PaymentPlanAgreed", "plan-n1", plan_head + R"(,"ghost",5],"installments":[{"dueDate":"2025-04-01","amountMinor":1}]})"));
+  CHECK(contains(h.last_reason, "invoice 'ghost' does not exist"));
+  CHECK_FALSE(h.ev("PaymentPlanAgreed", "plan-n1", plan_head + R"(,"i1"],"installments":[{"dueDate":"2025-04-01","amountMinor":1},{"dueDate":"x"}]})"));
+  CHECK(contains(h.last_reason, "field 'invoiceIds': invoice 'i1' named twice"));
+  CHECK_FALSE(h.ev("PaymentPlanAgreed", "plan-n1", plan_head + R"(],"installments":[{"dueDate":"2025-04-01","amountMinor":1},{"dueDate":"x"}]})"));
+  CHECK(contains(h.last_reason, "field 'installments[1].dueDate': must be a date YYYY-MM-DD"));
+  REQUIRE(h.ev("PaymentPlanAgreed", "plan-n1", plan_head + R"(],"installments":[{"dueDate":"2025-04-01","amountMinor":1},{"dueDate":"2025-05-01","amountMinor":2}]})"));
+  const auto party = h.q("party", {{"party", "SE_PNR:19121212-1212"}});
+  CHECK(contains(party.substr(party.find(R"("invoiceId":"i4")")), R"("remainingMinor":896,"state":"in_plan")"));
+}
+
 TEST_CASE("reskontra: amounts that would overflow 64 bits are refused", "[reskontra]") {
   harness h;
   constexpr auto max = std::numeric_limits<std::int64_t>::max();

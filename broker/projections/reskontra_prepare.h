@@ -1,0 +1,480 @@
+// Internal to the reskontra projection: what prepare() makes of one event
+// before any state is touched (projection.h), and the typed reads it is
+// made with. Everything here reads the event and nothing else (no state,
+// no cache), so a replay runs it on its reader thread while the applying
+// thread changes the state. A `prepared` is trivially copyable and views
+// the event's bytes; the handlers (reskontra_apply.h) act on it.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+#include "broker/projections/calendar.h"
+#include "broker/projections/event.h"
+#include "broker/projections/identifiers.h"
+#include "broker/projections/reskontra_state.h"
+
+namespace muninn::projections::reskontra_detail {
+
+// Why a field is refused, as data: made on the reader thread, turned into
+// the anomaly's reason (describe()) only when the event is refused, so an
+// event that applies never builds a string.
+enum class fault_kind : std::uint8_t {
+  rule,            // `rule`
+  at_least,        // "must be >= <number>"
+  not_valid,       // "is not a valid <text>"
+  element_object,  // "element <number> must be an object"
+  element_string,  // "element <number> must be a string"
+  element_id,      // "element <number> must be an id"
+};
+
+struct fault {
+  const char* key = nullptr;   // nullptr: no fault
+  const char* list = nullptr;  // set when `key` is in element `index` of this list
+  std::uint32_t index = 0;
+  fault_kind kind = fault_kind::rule;
+  const char* rule = nullptr;
+  std::int64_t number = 0;
+  std::string_view text;  // views the event
+};
+
+// "field 'lines[2].amountMinor': must be >= 1" (docs/projections-reskontra.md).
+std::string describe(const fault& f);
+
+inline constexpr auto id_chars = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    t[static_cast<std::size_t>(c)] = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                                     c == '.' || c == '_' || c == ':' || c == '@' || c == '-';
+  }
+  return t;
+}();
+
+inline bool is_id_char(char c) noexcept { return id_chars[static_cast<unsigned char>(c)]; }
+
+inline bool is_id(std::string_view s) noexcept {
+  return !s.empty() && s.size() <= 100 && std::all_of(s.begin(), s.end(), is_id_char);
+}
+
+// event.h's get_* semantics on a Reference already found.
+inline std::optional<std::string_view> as_string(flexbuffers::Reference r) {
+  if (!r.IsString()) return std::nullopt;
+  const auto s = r.AsString();
+  return std::string_view(s.c_str(), s.length());
+}
+
+inline std::optional<flexbuffers::Vector> as_vector(flexbuffers::Reference r) {
+  if (!r.IsVector() || r.IsMap() || r.IsString() || r.IsBlob()) return std::nullopt;
+  return r.AsVector();
+}
+
+// An id with its hash_id(), computed where it is read.
+struct id_ref {
+  std::string_view s;
+  std::uint64_t h = 0;
+};
+
+// A party's key "TYPE:normalised" (at most 8 + 1 + 12 bytes) and its hash.
+struct party_ref {
+  static constexpr std::size_t capacity = 24;
+  std::uint64_t h = 0;
+  std::uint8_t len = 0;
+  char key[capacity];
+  std::string_view view() const noexcept { return {key, len}; }
+};
+
+struct opt_text {
+  std::string_view s;
+  bool has = false;
+};
+
+// Typed reads of one data map; the first fault wins and names the field.
+// After a fault every read returns a default, so a reader reads all its
+// fields and checks failed() once. The map's keys are indexed once (length
+// and first 8 bytes): a handler reads most of them, and that costs a
+// fraction of flexbuffers' binary search with strcmp per field.
+class field_reader {
+ public:
+  explicit field_reader(flexbuffers::Map m, const char* list = nullptr, std::size_t index = 0)
+      : m_(m), values_(m.Values()), list_(list), index_(index) {
+    const auto keys = m.Keys();
+    n_ = keys.size();
+    if (n_ > slots_.size()) return;  // unusual: fall back to m_[key]
+    for (std::size_t i = 0; i < n_; ++i) {
+      // The NUL is inside the buffer (data_reader checked): one pass finds
+      // the length and packs the prefix.
+      const char* k = keys[i].AsKey();
+      slot& sl = slots_[i];
+      sl = slot{0, 0, k};
+      for (; k[sl.len] != 0; ++sl.len) {
+        if (sl.len < 8) sl.prefix |= static_cast<std::uint64_t>(static_cast<unsigned char>(k[sl.len])) << (8 * sl.len);
+      }
+    }
+  }
+
+  // The value of `key`, a null Reference when absent.
+  template <std::size_t N>
+  flexbuffers::Reference get(const char (&key)[N]) const {
+    return get(key, N - 1);  // a literal: its length is known at compile time
+  }
+  flexbuffers::Reference get(const char* key, std::size_t len) const {
+    if (n_ > slots_.size()) return m_[key];
+    const slot want = slot_of(key, len);
+    for (std::size_t i = 0; i < n_; ++i) {
+      if (slots_[i].prefix == want.prefix && slots_[i].len == len &&
+          (len <= 8 || std::memcmp(slots_[i].key + 8, key + 8, len - 8) == 0)) {
+        return values_[i];
+      }
+    }
+    return flexbuffers::Reference();
+  }
+  flexbuffers::Reference get(const char* key) const { return get(key, std::strlen(key)); }
+
+  bool failed() const noexcept { return fault_.key != nullptr; }
+  const fault& first_fault() const noexcept { return fault_; }
+
+  void fail(const char* key, const char* rule, fault_kind kind = fault_kind::rule, std::int64_t number = 0,
+            std::string_view text = {}) {
+    if (failed()) return;
+    fault_ = fault{key, list_, static_cast<std::uint32_t>(index_), kind, rule, number, text};
+  }
+
+  id_ref id(const char* key) {
+    const auto s = string(key, true);
+    if (failed()) return {};
+    if (!is_id(s)) {
+      fail(key, "must be an id of 1-100 characters of A-Z a-z 0-9 . _ : @ -");
+      return {};
+    }
+    return {s, hash_id(s)};
+  }
+
+  std::string_view text(const char* key) { return string(key, true); }
+
+  // Absent or null: none. Present but not a string: a fault.
+  opt_text optional_text(const char* key) {
+    if (failed()) return {};
+    if (get(key).IsNull()) return {};
+    const auto s = string(key, false);
+    return {s, !failed()};
+  }
+
+  std::int64_t integer(const char* key, std::int64_t min) {
+    if (failed()) return 0;
+    const auto r = get(key);
+    const auto v = as_int(r);
+    if (!v) {
+      fail(key, r.IsNull() ? "is required" : "must be an integer");
+      return 0;
+    }
+    if (*v < min) {
+      fail(key, nullptr, fault_kind::at_least, min);
+      return 0;
+    }
+    return *v;
+  }
+
+  day_number date(const char* key) {
+    const auto s = string(key, true);
+    if (failed()) return 0;
+    const auto d = parse_iso_date(s);
+    if (!d) {
+      fail(key, "must be a date YYYY-MM-DD");
+      return 0;
+    }
+    return static_cast<day_number>(days_from_civil(*d));
+  }
+
+  currency_code currency(const char* key) {
+    const auto s = string(key, true);
+    if (failed()) return 0;
+    const auto c = pack_currency(s);
+    if (!c) {
+      fail(key, "must be an ISO 4217 currency code (3 uppercase letters)");
+      return 0;
+    }
+    return *c;
+  }
+
+  account_code account(const char* key) {
+    const auto s = string(key, true);
+    if (failed()) return 0;
+    const auto c = pack_account(s);
+    if (!c || s.size() < 4) {
+      fail(key, "must be an account number: a string of 4-8 digits");
+      return 0;
+    }
+    return *c;
+  }
+
+  // The party "TYPE:normalised" (reference: the event's UTC date).
+  party_ref party(const char* key, const civil_date& reference);
+
+  // A non-empty array; a null Reference after a fault.
+  flexbuffers::Reference list(const char* key) {
+    if (failed()) return {};
+    const auto r = get(key);
+    const auto v = as_vector(r);
+    if (!v) {
+      fail(key, r.IsNull() ? "is required" : "must be an array");
+      return {};
+    }
+    if (v->size() == 0) {
+      fail(key, "must not be empty");
+      return {};
+    }
+    return r;
+  }
+
+ private:
+  std::string_view string(const char* key, bool required) {
+    if (failed()) return {};
+    const auto r = get(key);
+    if (r.IsNull()) {
+      fail(key, "is required");
+      return {};
+    }
+    const auto s = as_string(r);
+    if (!s) {
+      fail(key, "must be a string");
+      return {};
+    }
+    if (required && s->empty()) fail(key, "must not be empty");
+    return *s;
+  }
+
+  // No initialisers: only the first n_ are ever read, and zeroing all of
+  // them cost as much as indexing the keys.
+  struct slot {
+    std::uint64_t prefix;
+    std::size_t len;
+    const char* key;
+  };
+  static slot slot_of(const char* k, std::size_t len) noexcept {
+    slot s{0, len, k};
+    for (std::size_t i = 0; i < len && i < 8; ++i) {
+      s.prefix |= static_cast<std::uint64_t>(static_cast<unsigned char>(k[i])) << (8 * i);
+    }
+    return s;
+  }
+
+  flexbuffers::Map m_;
+  flexbuffers::Vector values_;
+  std::array<slot, 24> slots_;
+  std::size_t n_ = 0;
+  const char* list_;
+  std::size_t index_;
+  fault fault_;
+};
+
+// ---- what prepare() keeps, per event type -----------------------------------
+
+// Lines {invoiceId, amountMinor} of an allocation or a payment order: the
+// first few read ahead, the rest read again by line() when applied (the
+// list is verified and prepare() found where its first fault is).
+inline constexpr std::size_t inline_lines = 4;
+
+struct line_fields {
+  id_ref invoice;
+  money amount = 0;
+};
+
+struct line_list {
+  flexbuffers::Reference ref;  // the list (a non-empty vector)
+  std::uint32_t size = 0;
+  line_fields first[inline_lines];
+};
+
+struct customer_invoice_fields {
+  id_ref id;
+  party_ref party;
+  std::string_view invoice_no;
+  opt_text ocr;
+  day_number issue, due;
+  currency_code cur;
+  money amount, vat;
+  account_code account;
+};
+
+struct credit_note_fields {
+  id_ref note;
+  std::uint64_t other_h;  // hash of "cn/<note>"
+  id_ref invoice;
+  money amount;
+  std::string_view reason;
+};
+
+struct reminder_fields {
+  id_ref invoice;
+  std::int64_t level;
+  money fee;
+};
+
+struct payment_received_fields {
+  id_ref id;
+  std::int8_t source;  // payment_source, or -1 when not one
+  std::string_view source_ref;
+  opt_text ocr, payer;
+  money amount;
+  currency_code cur;
+  day_number booking;
+};
+
+struct allocated_fields {
+  id_ref allocation, payment;
+  line_list lines;
+};
+
+// AllocationReversed, PaymentPlanBroken/Completed (no text), SentToCollection,
+// SupplierInvoiceApproved, PaymentBlocked/Unblocked, SupplierPaymentRejected.
+struct id_text_fields {
+  id_ref id;
+  std::string_view text;
+};
+
+struct party_amount_fields {  // OverpaymentRecorded (id: payment), CreditBalanceApplied (id: invoice)
+  id_ref id;
+  party_ref party;
+  money amount;
+};
+
+struct refund_fields {
+  id_ref refund;
+  std::uint64_t other_h;  // "rf/<refund>"
+  party_ref party;
+  currency_code cur;
+  money amount;
+};
+
+struct id_amount_fields {  // WriteOffRecorded
+  id_ref id;
+  money amount;
+};
+
+struct deferral_fields {
+  id_ref invoice;
+  day_number new_due;
+};
+
+// invoiceIds and installments are read when applied (plans are rare);
+// prepare() checks them and records the first fault.
+struct plan_fields {
+  id_ref plan;
+  flexbuffers::Reference ids, installments;
+};
+
+struct supplier_invoice_fields {
+  id_ref id;
+  party_ref party;
+  std::string_view no;
+  day_number invoice_date, due;
+  currency_code cur;
+  money amount, vat;
+  account_code account;
+};
+
+struct supplier_credit_fields {
+  id_ref credit;
+  std::uint64_t other_h;  // "sc/<credit>"
+  id_ref invoice;
+  money amount;
+};
+
+struct payment_sent_fields {
+  id_ref order;
+  day_number date;
+  line_list lines;
+};
+
+// Where prepared::f strikes: before the handler looks at the state, at a
+// line or invoiceIds element (after the earlier ones were applied or
+// checked), or after a plan's invoiceIds.
+inline constexpr std::uint32_t no_fault = 0xFFFFFFFF;
+inline constexpr std::uint32_t at_start = 0xFFFFFFFE;
+inline constexpr std::uint32_t after_ids = 0xFFFFFFFD;
+
+struct prepared {
+  std::uint8_t handler = 0;  // 0: unknown type; else its handler's number + 1
+  bool readable = false;     // data present and a map
+  std::uint32_t fault_at = no_fault;
+  day_number date = 0;  // the event's UTC business date
+  fault f;
+  union fields {
+    fields() {}
+    customer_invoice_fields invoice;
+    credit_note_fields credit_note;
+    reminder_fields reminder;
+    payment_received_fields payment;
+    allocated_fields allocated;
+    id_text_fields id_text;
+    party_amount_fields party_amount;
+    refund_fields refund;
+    id_amount_fields id_amount;
+    deferral_fields deferral;
+    plan_fields plan;
+    supplier_invoice_fields supplier_invoice;
+    supplier_credit_fields supplier_credit;
+    payment_sent_fields payment_sent;
+  } u;
+};
+static_assert(std::is_trivially_copyable_v<prepared>);
+static_assert(alignof(prepared) <= 8);
+
+// A fault from now on, unless an earlier one struck.
+inline void record_fault(prepared& p, const fault& f, std::uint32_t at) {
+  if (p.fault_at != no_fault) return;
+  p.f = f;
+  p.fault_at = at;
+}
+
+// The reads of an event of an id and a text (u.id_text).
+inline void read_id_text(field_reader& f, prepared& p, const char* id, const char* text) {
+  p.u.id_text.id = f.id(id);
+  p.u.id_text.text = f.text(text);
+}
+
+// Element `i` of a list of objects, as a reader of its fields; nullopt
+// with `f` set when the element is not an object.
+std::optional<field_reader> element_reader(const flexbuffers::Vector& v, std::size_t i, const char* list, fault& f);
+
+// Line `i` of `v` as both prepare() and apply read it; false with `f` set
+// when it cannot be read.
+bool read_line(const flexbuffers::Vector& v, std::size_t i, const char* list, line_fields& out, fault& f);
+// Reads every line of the list `ref` into `out` up to the first fault,
+// which goes to `p` at that line.
+void prepare_lines(flexbuffers::Reference ref, const char* list, line_list& out, prepared& p);
+// Line `i` (< the line of the first fault) when applying.
+line_fields line_at(const line_list& l, std::size_t i, const char* list);
+
+// The reads of one event type: every field in the order the catalog
+// lists them, into p.u (reskontra_receivables.cc, reskontra_payables.cc).
+using read_fn = void (*)(field_reader& f, const civil_date& civil, prepared& p);
+
+void read_customer_invoice_issued(field_reader& f, const civil_date& civil, prepared& p);
+void read_credit_note_issued(field_reader& f, const civil_date& civil, prepared& p);
+void read_reminder_sent(field_reader& f, const civil_date& civil, prepared& p);
+void read_payment_received(field_reader& f, const civil_date& civil, prepared& p);
+void read_payment_allocated(field_reader& f, const civil_date& civil, prepared& p);
+void read_allocation_reversed(field_reader& f, const civil_date& civil, prepared& p);
+void read_overpayment_recorded(field_reader& f, const civil_date& civil, prepared& p);
+void read_credit_balance_applied(field_reader& f, const civil_date& civil, prepared& p);
+void read_refund_issued(field_reader& f, const civil_date& civil, prepared& p);
+void read_write_off_recorded(field_reader& f, const civil_date& civil, prepared& p);
+void read_deferral_granted(field_reader& f, const civil_date& civil, prepared& p);
+void read_payment_plan_agreed(field_reader& f, const civil_date& civil, prepared& p);
+void read_payment_plan_ended(field_reader& f, const civil_date& civil, prepared& p);
+void read_sent_to_collection(field_reader& f, const civil_date& civil, prepared& p);
+void read_supplier_invoice_registered(field_reader& f, const civil_date& civil, prepared& p);
+void read_supplier_invoice_approved(field_reader& f, const civil_date& civil, prepared& p);
+void read_supplier_credit_invoice_registered(field_reader& f, const civil_date& civil, prepared& p);
+void read_payment_blocking(field_reader& f, const civil_date& civil, prepared& p);
+void read_supplier_payment_sent(field_reader& f, const civil_date& civil, prepared& p);
+void read_supplier_payment_rejected(field_reader& f, const civil_date& civil, prepared& p);
+
+}  // namespace muninn::projections::reskontra_detail
