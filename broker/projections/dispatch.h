@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -54,6 +55,12 @@ class dispatch_projection final : public projection {
 
   std::string_view name() const noexcept override { return "dispatch-status"; }
   void apply(const event_view& e) override;
+  // Parsing, ids, reasons and the due instant in prepare(); the state's
+  // part in apply_prepared() (dispatch_prepared.h).
+  std::size_t prepared_size() const noexcept override;
+  void prepare(const event_view& e, std::span<std::byte> out) const override;
+  void apply_prepared(const event_view& e, std::span<const std::byte> prepared) override;
+  void prefetch(std::span<const std::byte> prepared, unsigned stage) const noexcept override;
   void take_changes(record_changes& out) override;
   bool load(std::string_view key, std::string_view value) override;
   void finish_load() override;
