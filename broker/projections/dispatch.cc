@@ -115,7 +115,14 @@ void dispatch_projection::state::print_kvittering(const event_view& e, const pre
 
 void dispatch_projection::state::prefetch(const prepared_event& p, unsigned stage) const noexcept {
   if (p.envelope != envelope_fault::none || p.kind == event_kind::unknown) return;
-  if (stage == 0) return __builtin_prefetch(by_id.home_address(p.id_hash));
+  if (stage == 0) {
+    __builtin_prefetch(by_id.home_address(p.id_hash));
+    // A Mottatt with a digital id links its item into the recipient index.
+    if (p.kind == event_kind::mottatt && p.digital_kind != no_digital_id) {
+      __builtin_prefetch(by_mottaker.home_address(p.recipient_hash), 1);
+    }
+    return;
+  }
   // A Mottatt creates its item at the end: nothing to find. The lookup may
   // miss an item a Mottatt between here and the event creates; then the
   // hint is lost, nothing else.
@@ -178,12 +185,11 @@ void dispatch_projection::take_changes(record_changes& out) {
   std::array<char, forsendelse_key_size> key;
   const std::size_t n = s.dirty.size();
   for (std::size_t i = 0; i < n; ++i) {
-    if (i + item_ahead < n) s.prefetch_item(s.dirty[i + item_ahead].second);
-    if (i + texts_ahead < n) s.prefetch_texts(s.dirty[i + texts_ahead].second);
-    const auto& [id, idx] = s.dirty[i];
-    auto& f = s.items[idx];
+    if (i + item_ahead < n) s.prefetch_item(s.dirty[i + item_ahead].idx);
+    if (i + texts_ahead < n) s.prefetch_texts(s.dirty[i + texts_ahead].idx);
+    auto& f = s.items[s.dirty[i].idx];
     f.dirty = false;
-    s.encode(f, out.value_buffer(forsendelse_key(id, key)));
+    s.encode(f, out.value_buffer(forsendelse_key(f.id, key)));
     out.end_value();
   }
   s.dirty.clear();

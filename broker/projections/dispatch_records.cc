@@ -9,7 +9,16 @@ namespace muninn::projections {
 // ---- records ----------------------------------------------------------------
 
 void dispatch_projection::state::encode(const forsendelse& f, std::string& out) const {
-  encoder w(out);
+  size_counter size;
+  encode_to(f, size);
+  const std::size_t at = out.size();
+  out.resize(at + size.size());
+  pointer_writer w(out.data() + at);
+  encode_to(f, w);
+}
+
+template <class W>
+void dispatch_projection::state::encode_to(const forsendelse& f, W& w) const {
   w.u8(record_version);
   w.raw(f.id.bytes.data(), f.id.bytes.size());
   w.str(avsendere.name(f.avsender));

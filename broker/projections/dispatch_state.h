@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <charconv>
 #include <cstring>
 #include <deque>
@@ -236,6 +237,24 @@ inline std::optional<event_id> parse_lower_uuid(std::string_view s) noexcept {
   return id;
 }
 
+// An id as two integers in its bytes' order: comparing them is comparing
+// the ids (so the record keys), without a memcmp call.
+struct id_key {
+  std::uint64_t hi, lo;
+
+  static id_key of(const event_id& id) noexcept {
+    std::uint64_t hi, lo;
+    std::memcpy(&hi, id.bytes.data(), 8);
+    std::memcpy(&lo, id.bytes.data() + 8, 8);
+    if constexpr (std::endian::native == std::endian::little) {
+      hi = __builtin_bswap64(hi);
+      lo = __builtin_bswap64(lo);
+    }
+    return {hi, lo};
+  }
+  auto operator<=>(const id_key&) const = default;
+};
+
 // Forsendelser by id: open addressing with the ids inline (one cache miss
 // per lookup, no node per entry), linear probing, at most half full.
 class id_table {
@@ -250,7 +269,7 @@ class id_table {
     for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
       const auto& s = slots_[i];
       if (s.idx == none) return none;
-      if (s.id == id) return s.idx;
+      if (same(s.id, id)) return s.idx;
     }
   }
   std::uint32_t find(const event_id& id) const noexcept { return find(id, hash(id)); }
@@ -272,6 +291,12 @@ class id_table {
     event_id id;
     std::uint32_t idx = none;
   };
+  static bool same(const event_id& a, const event_id& b) noexcept {
+    std::uint64_t x[2], y[2];
+    std::memcpy(x, a.bytes.data(), 16);
+    std::memcpy(y, b.bytes.data(), 16);
+    return ((x[0] ^ y[0]) | (x[1] ^ y[1])) == 0;
+  }
   void place(const event_id& id, std::uint64_t h, std::uint32_t idx) noexcept {
     std::size_t i = h & mask_;
     while (slots_[i].idx != none) i = (i + 1) & mask_;
@@ -316,14 +341,19 @@ class recipient_index {
   std::uint32_t head(std::uint64_t h) const noexcept {
     return slots_.empty() ? no_slot : slots_[find_slot(h)].head;
   }
+  // Where push(h) starts looking (a prefetch hint; may be stale).
+  const void* home_address(std::uint64_t h) const noexcept {
+    return slots_.empty() ? nullptr : &slots_[home(h)];
+  }
 
  private:
   struct slot {
     std::uint64_t hash = 0;
     std::uint32_t head = no_slot;
   };
+  std::size_t home(std::uint64_t h) const noexcept { return (h ^ (h >> 29)) & mask_; }
   std::size_t find_slot(std::uint64_t h) const noexcept {
-    for (std::size_t i = (h ^ (h >> 29)) & mask_;; i = (i + 1) & mask_) {
+    for (std::size_t i = home(h);; i = (i + 1) & mask_) {
       if (slots_[i].head == no_slot || slots_[i].hash == h) return i;
     }
   }
@@ -387,6 +417,48 @@ class encoder {
 
  private:
   std::string& out_;
+};
+
+// The item encoding's two passes (state::encode): one counts the bytes, the
+// other writes them through a pointer into space reserved once, instead of
+// a capacity check and a call per field.
+class size_counter {
+ public:
+  void u8(std::uint8_t) noexcept { n_ += 1; }
+  void u32(std::uint32_t) noexcept { n_ += 4; }
+  void u64(std::uint64_t) noexcept { n_ += 8; }
+  void i64(std::int64_t) noexcept { n_ += 8; }
+  void str(std::string_view s) noexcept { n_ += 4 + s.size(); }
+  void raw(const void*, std::size_t n) noexcept { n_ += n; }
+  std::size_t size() const noexcept { return n_; }
+
+ private:
+  std::size_t n_ = 0;
+};
+
+class pointer_writer {
+ public:
+  explicit pointer_writer(char* at) noexcept : at_(at) {}
+  void u8(std::uint8_t v) noexcept { *at_++ = static_cast<char>(v); }
+  void u32(std::uint32_t v) noexcept { le(v, 4); }
+  void u64(std::uint64_t v) noexcept { le(v, 8); }
+  void i64(std::int64_t v) noexcept { le(static_cast<std::uint64_t>(v), 8); }
+  void str(std::string_view s) noexcept {
+    u32(static_cast<std::uint32_t>(s.size()));
+    raw(s.data(), s.size());
+  }
+  void raw(const void* p, std::size_t n) noexcept {
+    if (n != 0) std::memcpy(at_, p, n);
+    at_ += n;
+  }
+  const char* at() const noexcept { return at_; }
+
+ private:
+  void le(std::uint64_t v, int n) noexcept {
+    for (int i = 0; i < n; ++i) at_[i] = static_cast<char>(v >> (8 * i));
+    at_ += n;
+  }
+  char* at_;
 };
 
 class decoder {
@@ -497,7 +569,12 @@ struct dispatch_projection::state {
   // take_changes().
   // Changed items with their ids, copied while the item is in cache: the
   // sort into key order then reads this array, not the items.
-  std::vector<std::pair<event_id, std::uint32_t>> dirty;
+  struct dirty_item {
+    id_key key;
+    std::uint32_t idx;
+    bool operator<(const dirty_item& o) const noexcept { return key < o.key; }
+  };
+  std::vector<dirty_item> dirty;
   std::vector<position> dirty_orphans;
 
   std::string kontering_key;  // intern_kontering's, kept for its capacity
@@ -527,7 +604,7 @@ struct dispatch_projection::state {
     auto& f = items[idx];
     if (!f.dirty) {
       f.dirty = true;
-      dirty.emplace_back(f.id, idx);
+      dirty.push_back({id_key::of(f.id), idx});
     }
   }
 
@@ -646,6 +723,8 @@ struct dispatch_projection::state {
   }
 
   void encode(const forsendelse& f, std::string& out) const;
+  template <class W>
+  void encode_to(const forsendelse& f, W& w) const;
   // Asks for the lines encode(f) reads: the item, then what it points to.
   void prefetch_item(std::uint32_t idx) const noexcept;
   void prefetch_texts(std::uint32_t idx) const noexcept;
