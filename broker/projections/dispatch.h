@@ -1,7 +1,9 @@
 // The `dispatch-status` projection: each forsendelse's lifecycle, anomalies,
 // print totals and print deadline (docs/projections-dispatch.md). State depends
 // only on each partition's order, never on how partitions interleave.
-// Not thread-safe (projection.h): one strand applies, queries and snapshots.
+// Not thread-safe (projection.h): one strand applies, queries and snapshots;
+// only prepare() may run on another thread meanwhile (it reads the event and
+// the configuration, which nothing changes after construction).
 #pragma once
 
 #include <cstdint>
