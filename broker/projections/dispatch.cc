@@ -113,32 +113,6 @@ void dispatch_projection::state::print_kvittering(const event_view& e, const pre
   transition(idx, e, p, dispatch_status::printet);
 }
 
-void dispatch_projection::state::prefetch(const prepared_event& p, unsigned stage) const noexcept {
-  if (p.envelope != envelope_fault::none || p.kind == event_kind::unknown) return;
-  if (stage == 0) {
-    __builtin_prefetch(by_id.home_address(p.id_hash));
-    // A Mottatt with a digital id links its item into the recipient index.
-    if (p.kind == event_kind::mottatt && p.digital_kind != no_digital_id) {
-      __builtin_prefetch(by_mottaker.home_address(p.recipient_hash), 1);
-    }
-    return;
-  }
-  // A Mottatt creates its item at the end: nothing to find. The lookup may
-  // miss an item a Mottatt between here and the event creates; then the
-  // hint is lost, nothing else.
-  if (p.kind == event_kind::mottatt) return;
-  const auto idx = by_id.find(p.id, p.id_hash);
-  if (idx == id_table::none) return;
-  const auto& f = items[idx];
-  if (stage == 1) {
-    __builtin_prefetch(&f, 1);
-    __builtin_prefetch(&hot[idx], 1);
-    return;
-  }
-  // The history's end, where the step is appended.
-  __builtin_prefetch(f.history.data() + f.history.size(), 1);
-}
-
 
 // ---- dispatch_projection ----------------------------------------------------
 
@@ -158,10 +132,6 @@ std::size_t dispatch_projection::prepared_size() const noexcept { return sizeof(
 void dispatch_projection::prepare(const event_view& e, std::span<std::byte> out) const {
   // Reads the event and config, which nothing writes after construction.
   prepare_event(e, s_->config, *::new (out.data()) prepared_event);
-}
-
-void dispatch_projection::prefetch(std::span<const std::byte> prepared, unsigned stage) const noexcept {
-  s_->prefetch(*std::launder(reinterpret_cast<const prepared_event*>(prepared.data())), stage);
 }
 
 void dispatch_projection::apply_prepared(const event_view& e, std::span<const std::byte> prepared) {

@@ -62,7 +62,6 @@ class dispatch_projection final : public projection {
   std::size_t prepared_size() const noexcept override;
   void prepare(const event_view& e, std::span<std::byte> out) const override;
   void apply_prepared(const event_view& e, std::span<const std::byte> prepared) override;
-  void prefetch(std::span<const std::byte> prepared, unsigned stage) const noexcept override;
   void take_changes(record_changes& out) override;
   bool load(std::string_view key, std::string_view value) override;
   void finish_load() override;

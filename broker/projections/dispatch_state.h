@@ -112,8 +112,7 @@ inline std::array<std::int64_t, 7> values_of(const print_receipt& p) {
 
 // The first cache line holds what a status step reads and writes (id,
 // status, avsender, dirty, varslet_slot, the history's pointers), so that
-// apply touches that line and the history's end, and the prefetcher knows
-// which line to ask for.
+// apply touches that line and the history's end.
 struct alignas(64) forsendelse {
   event_id id;
   std::uint32_t avsender = 0;        // interned (avsendere_)
@@ -280,11 +279,7 @@ class id_table {
     place(id, h, idx);
     ++size_;
   }
-  // Where a lookup of hash `h` starts: a hint for the prefetcher, which may
-  // be stale by the time of the lookup (a later grow() moves the slots).
-  const void* home_address(std::uint64_t h) const noexcept {
-    return slots_.empty() ? nullptr : &slots_[h & mask_];
-  }
+
 
  private:
   struct slot {
@@ -340,10 +335,6 @@ class recipient_index {
   }
   std::uint32_t head(std::uint64_t h) const noexcept {
     return slots_.empty() ? no_slot : slots_[find_slot(h)].head;
-  }
-  // Where push(h) starts looking (a prefetch hint; may be stale).
-  const void* home_address(std::uint64_t h) const noexcept {
-    return slots_.empty() ? nullptr : &slots_[home(h)];
   }
 
  private:
@@ -703,9 +694,6 @@ struct dispatch_projection::state {
   void mottatt(const event_view& e, const prepared_event& p);
   void status_endret(const event_view& e, const prepared_event& p, std::uint32_t idx);
   void print_kvittering(const event_view& e, const prepared_event& p, std::uint32_t idx);
-  // Touches what apply(e, p) is going to read, a few events ahead
-  // (projection::prefetch): the id's slot, then its item, then its history.
-  void prefetch(const prepared_event& p, unsigned stage) const noexcept;
 
   // -- records --
 

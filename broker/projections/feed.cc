@@ -1,6 +1,5 @@
 #include "broker/projections/feed.h"
 
-#include <array>
 #include <cstring>
 #include <span>
 #include <string_view>
@@ -96,17 +95,7 @@ void feeder::apply(projection& p, const decoded_events& events) {
     return;
   }
   const std::size_t size = p.prepared_size();
-  // How many events ahead each prefetch stage runs (projection::prefetch):
-  // far enough for a memory access to complete, near enough for its line
-  // to still be in cache.
-  static constexpr std::array<std::size_t, projection::prefetch_stages> ahead = {16, 8, 4};
-  const std::size_t n = es.size();
-  for (std::size_t i = 0; i < n; ++i) {
-    for (unsigned stage = 0; stage < ahead.size(); ++stage) {
-      if (i + ahead[stage] < n) p.prefetch(events.prepared(i + ahead[stage]).first(size), stage);
-    }
-    p.apply_prepared(es[i], events.prepared(i).first(size));
-  }
+  for (std::size_t i = 0; i < es.size(); ++i) p.apply_prepared(es[i], events.prepared(i).first(size));
 }
 
 }  // namespace muninn::projections

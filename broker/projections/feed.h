@@ -76,8 +76,7 @@ class feeder {
   // thread (only const members of `p`: see projection::prepare).
   static void finish(decoded_events& out, const projection* p = nullptr);
   // Applies decoded events in order (apply_prepared when they were
-  // prepared, each preceded by projection::prefetch of the events a few
-  // places ahead).
+  // prepared).
   static void apply(projection& p, const decoded_events& events);
 
  private:

@@ -135,18 +135,6 @@ class projection {
     (void)prepared;
     apply(e);
   }
-  // A hint, on the applying thread, with what prepare() left for an event
-  // that apply_prepared() reaches a few events later: the projection may
-  // prefetch the state it is going to touch, so that the cache misses of
-  // several events overlap. Stage 0 comes furthest ahead (prefetch the
-  // first level, say a hash table's slot), later stages nearer (what the
-  // earlier level points to, by then in cache). Changes nothing; the
-  // default does nothing.
-  static constexpr unsigned prefetch_stages = 3;
-  virtual void prefetch(std::span<const std::byte> prepared, unsigned stage) const noexcept {
-    (void)prepared;
-    (void)stage;
-  }
 
   // Appends every record changed since the last call to `out` (each key
   // once, with its latest value) and forgets the changes.

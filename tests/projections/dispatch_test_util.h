@@ -110,8 +110,7 @@ inline held_event hold(const ev& e) {
 }
 
 // What a replay does with `events`, `chunk` at a time: prepare all of a
-// chunk first, then apply it in order with the prefetch hints the feeder
-// gives (broker/projections/feed.cc).
+// chunk first, then apply it in order (broker/projections/feed.cc).
 inline void apply_prepared_chunks(mp::projection& p, const std::vector<ev>& events, std::size_t chunk) {
   const std::size_t size = p.prepared_size();
   const std::size_t words = (size + 7) / 8;
@@ -124,12 +123,7 @@ inline void apply_prepared_chunks(mp::projection& p, const std::vector<ev>& even
       return std::as_writable_bytes(std::span<std::uint64_t>(prepared.data() + i * words, words)).first(size);
     };
     for (std::size_t i = 0; i < n; ++i) p.prepare(held[i].v, slot(i));
-    for (std::size_t i = 0; i < n; ++i) {
-      for (unsigned stage = 0; stage < mp::projection::prefetch_stages; ++stage) {
-        if (i + 2 + stage < n) p.prefetch(slot(i + 2 + stage), stage);
-      }
-      p.apply_prepared(held[i].v, slot(i));
-    }
+    for (std::size_t i = 0; i < n; ++i) p.apply_prepared(held[i].v, slot(i));
   }
 }
 
