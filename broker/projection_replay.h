@@ -34,9 +34,12 @@
 namespace muninn::broker {
 
 struct replay_options {
-  // Bytes per log read. Larger than the live path's reads: a rebuild holds
-  // no lock queries wait on, and fewer reads mean fewer hand-overs.
-  std::size_t read_bytes = 4u << 20;
+  // Bytes per log read. A chunk is walked several times on the reader
+  // thread (CRC, batch verification, decoding, prepare) and once more by
+  // the applier: 1 MiB stays in a core's L2 between the walks, where 4 MiB
+  // did not (measured: 10-15% less CPU on both threads, docs/benchmarks.md
+  // "Session 11"); the hand-overs it adds cost nothing measurable.
+  std::size_t read_bytes = 1u << 20;
   // Set to stop early; the replay returns after the chunk in hand.
   const std::atomic<bool>* stop = nullptr;
 };

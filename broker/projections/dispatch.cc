@@ -3,6 +3,8 @@
 // projection object. Records: dispatch_records.cc; queries: dispatch_query.cc.
 #include "broker/projections/dispatch_state.h"
 
+#include <new>
+
 
 namespace muninn::projections {
 
@@ -28,171 +30,87 @@ bool is_legal_transition(dispatch_status from, dispatch_status to) noexcept {
 }
 
 
-// ---- apply ------------------------------------------------------------------
+// ---- apply ----------------------------------------------------------------
 
-void dispatch_projection::state::apply(const event_view& e) {
-  enum class kind { mottatt, status, print, unknown };
-  kind k = kind::unknown;
-  if (e.type == "ForsendelseStatusEndret") {
-    k = kind::status;
-  } else if (e.type == "ForsendelseMottatt") {
-    k = kind::mottatt;
-  } else if (e.type == "PrintKvittering") {
-    k = kind::print;
+void dispatch_projection::state::apply(const event_view& e, const prepared_event& p) {
+  if (p.envelope == envelope_fault::unreadable) {
+    return add_orphan(e, p.kind == event_kind::unknown ? "unknown event type" : "data is not a readable map");
   }
-  if (!e.data_ok || !e.data.IsMap()) {
-    add_orphan(e, k == kind::unknown ? "unknown event type" : "data is not a readable map");
-    return;
+  if (p.kind == event_kind::unknown) {
+    const auto idx = p.own_stream ? by_id.find(p.id, p.id_hash) : id_table::none;
+    if (idx != id_table::none) return add_anomaly(idx, e, "unknown event type");
+    return add_orphan(e, "unknown event type", p.id_text);
   }
-  const auto m = e.data.AsMap();
-  const auto id_text = get_string(m, "forsendelseId");
-  std::optional<event_id> id;
-  if (id_text) id = parse_lower_uuid(*id_text);
-  // The forsendelse's own stream, so all its events are in one partition in order.
-  const bool own_stream = id && e.stream.size() == stream_prefix.size() + id_text->size() &&
-                          e.stream.starts_with(stream_prefix) &&
-                          e.stream.substr(stream_prefix.size()) == *id_text;
-  if (k == kind::unknown) {
-    const auto idx = own_stream ? by_id.find(*id) : id_table::none;
-    if (idx != id_table::none) {
-      add_anomaly(idx, e, "unknown event type");
-    } else {
-      add_orphan(e, "unknown event type", id_text.value_or(std::string_view{}));
-    }
-    return;
+  switch (p.envelope) {
+    case envelope_fault::none: break;
+    case envelope_fault::unreadable:  // handled above
+    case envelope_fault::no_id: return add_orphan(e, "forsendelseId is missing or not a string");
+    case envelope_fault::bad_id: return add_orphan(e, "forsendelseId must be a UUID in lowercase", p.id_text);
+    case envelope_fault::wrong_stream:
+      return add_orphan(e, "stream must be forsendelse-<forsendelseId>", p.id_text);
   }
-  if (!id_text) return add_orphan(e, "forsendelseId is missing or not a string");
-  if (!id) return add_orphan(e, "forsendelseId must be a UUID in lowercase", *id_text);
-  if (!own_stream) return add_orphan(e, "stream must be forsendelse-<forsendelseId>", *id_text);
 
-  const auto idx = by_id.find(*id);
-  if (k == kind::mottatt) {
+  const auto idx = by_id.find(p.id, p.id_hash);
+  if (p.kind == event_kind::mottatt) {
     if (idx != id_table::none) return add_anomaly(idx, e, "duplicate ForsendelseMottatt");
-    return mottatt(e, m, *id, *id_text);
+    return mottatt(e, p);
   }
   if (idx == id_table::none) {
-    return add_orphan(e, "no ForsendelseMottatt for this forsendelse before it", *id_text);
+    return add_orphan(e, "no ForsendelseMottatt for this forsendelse before it", p.id_text);
   }
-  if (k == kind::status) return status_endret(e, m, idx);
-  print_kvittering(e, m, idx);
+  if (p.kind == event_kind::status) return status_endret(e, p, idx);
+  print_kvittering(e, p, idx);
 }
 
-void dispatch_projection::state::mottatt(const event_view& e, const flexbuffers::Map& m,
-                                         const event_id& id, std::string_view id_text) {
+void dispatch_projection::state::mottatt(const event_view& e, const prepared_event& p) {
   // All or nothing: a Mottatt missing what the projection keeps creates no
   // forsendelse, so its later events are orphans too.
-  auto refuse = [&](std::string_view reason) { add_orphan(e, std::string(reason), id_text); };
-  const auto avsender = get_string(m, "avsender");
-  if (!avsender || avsender->empty()) return refuse("avsender is missing or not a non-empty string");
-  const auto tittel = get_string(m, "tittel");
-  if (!tittel) return refuse("tittel is missing or not a string");
-  const auto mottaker = get_map(m, "mottaker");
-  if (!mottaker) return refuse("mottaker is missing or not an object");
-  const auto navn = get_string(*mottaker, "navn");
-  if (!navn) return refuse("mottaker.navn is missing or not a string");
-
-  std::uint8_t kind = no_digital_id;
-  std::string digital;
-  if (!(*mottaker)["digitalId"].IsNull()) {
-    const auto d = get_map(*mottaker, "digitalId");
-    const auto type = d ? get_string(*d, "type") : std::nullopt;
-    const auto value = d ? get_string(*d, "value") : std::nullopt;
-    const auto parsed = type ? parse_id_kind(*type) : std::nullopt;
-    if (!parsed || (*parsed != id_kind::no_fnr && *parsed != id_kind::no_orgnr) || !value) {
-      return refuse("mottaker.digitalId must be {type: NO_FNR|NO_ORGNR, value}");
-    }
-    auto normal = normalise_identifier(*parsed, *value, civil_from_micros(e.time));
-    if (!normal) return refuse("mottaker.digitalId.value is not a valid " + std::string(to_string(*parsed)));
-    kind = static_cast<std::uint8_t>(*parsed);
-    digital = std::move(*normal);
-  }
-  bool kun_digital = false;
-  if (!m["kunDigitalLevering"].IsNull()) {
-    const auto b = get_bool(m, "kunDigitalLevering");
-    if (!b) return refuse("kunDigitalLevering must be a boolean");
-    kun_digital = *b;
-  }
-  if (kun_digital && kind == no_digital_id) return refuse("kunDigitalLevering needs mottaker.digitalId");
-  std::optional<std::string_view> kontering;
-  if (!m["konteringskode"].IsNull()) {
-    kontering = get_string(m, "konteringskode");
-    if (!kontering) return refuse("konteringskode must be a string");
-  }
-  std::uint8_t brevtype = 0;
-  if (!m["utskriftskonfigurasjon"].IsNull()) {
-    const auto u = get_map(m, "utskriftskonfigurasjon");
-    if (!u) return refuse("utskriftskonfigurasjon must be an object");
-    if (!(*u)["brevtype"].IsNull()) {
-      const auto b = get_string(*u, "brevtype");
-      if (b == "APOST") {
-        brevtype = 1;
-      } else if (b == "BPOST") {
-        brevtype = 2;
-      } else {
-        return refuse("utskriftskonfigurasjon.brevtype must be APOST or BPOST");
-      }
-    }
-  }
+  if (p.reason) return add_orphan(e, p.reason, p.id_text);
 
   const auto idx = static_cast<std::uint32_t>(items.size());
   auto& f = items.emplace_back();
-  f.id = id;
-  f.avsender = avsendere.intern(*avsender);
-  f.konteringskode = intern_kontering(kontering);
-  f.digital_kind = kind;
-  f.digital_value = std::move(digital);
-  f.brevtype = brevtype;
-  f.kun_digital = kun_digital;
-  f.tittel.assign(*tittel);
-  f.navn.assign(*navn);
+  f.id = p.id;
+  f.avsender = avsendere.intern(p.avsender);
+  f.konteringskode = intern_kontering(p.has_kontering ? std::optional(p.kontering) : std::nullopt);
+  f.digital_kind = p.digital_kind;
+  f.digital_value.assign(p.digital_value());
+  f.brevtype = p.brevtype;
+  f.kun_digital = p.kun_digital;
+  f.tittel = texts.copy(p.tittel);
+  f.navn = texts.copy(p.navn);
   f.history.reserve(5);  // MOTTATT, AKSEPTERT, VARSLET, SENDT_PRINT, PRINTET
   auto& h = f.history.emplace_back();
   h.time = e.time;
   h.partition = e.at.partition;
   h.offset = e.at.offset;
-  index(idx);
+  index(idx, p.id_hash, p.recipient_hash);
   mark(idx);
 }
 
-void dispatch_projection::state::status_endret(const event_view& e, const flexbuffers::Map& m,
+void dispatch_projection::state::status_endret(const event_view& e, const prepared_event& p,
                                                std::uint32_t idx) {
-  const auto text = get_string(m, "status");
-  if (!text) return add_anomaly(idx, e, "status is missing or not a string");
-  const auto to = parse_dispatch_status(*text);
-  if (!to) return add_anomaly(idx, e, "unknown status '" + std::string(bounded(*text)) + "'");
-  std::optional<std::string_view> detalj;
-  if (!m["detalj"].IsNull()) {
-    detalj = get_string(m, "detalj");
-    if (!detalj) return add_anomaly(idx, e, "detalj must be a string");
-  }
+  if (p.unknown_status) return add_anomaly(idx, e, "unknown status '" + std::string(bounded(p.text)) + "'");
+  if (p.reason) return add_anomaly(idx, e, p.reason);
   const dispatch_status from = items[idx].status;
-  if (!is_legal_transition(from, *to)) {
+  if (!is_legal_transition(from, p.to)) {
     return add_anomaly(idx, e,
-                       "illegal transition " + std::string(to_string(from)) + " -> " + std::string(to_string(*to)));
+                       "illegal transition " + std::string(to_string(from)) + " -> " + std::string(to_string(p.to)));
   }
-  transition(idx, e, *to, detalj);
+  transition(idx, e, p, p.to);
 }
 
-void dispatch_projection::state::print_kvittering(const event_view& e, const flexbuffers::Map& m,
+void dispatch_projection::state::print_kvittering(const event_view& e, const prepared_event& p,
                                                   std::uint32_t idx) {
-  print_receipt p;
-  const auto fields = fields_of(p);
-  for (std::size_t i = 0; i < fields.size(); ++i) {
-    const auto v = get_int(m, print_fields[i]);
-    if (!v || *v < 0) {
-      return add_anomaly(idx, e, std::string(print_fields[i]) + " is missing or not an integer >= 0");
-    }
-    *fields[i] = *v;
-  }
+  if (p.reason) return add_anomaly(idx, e, p.reason);
   const dispatch_status from = items[idx].status;
   if (!is_legal_transition(from, dispatch_status::printet)) {
     // The receipt is not counted either: the event has no effect at all.
     return add_anomaly(idx, e, "illegal transition " + std::string(to_string(from)) + " -> PRINTET");
   }
   auto& f = items[idx];
-  f.print = p;
-  add_print(f.konteringskode, p);
-  transition(idx, e, dispatch_status::printet, std::nullopt);
+  f.print = p.receipt;
+  add_print(f.konteringskode, p.receipt);
+  transition(idx, e, p, dispatch_status::printet);
 }
 
 
@@ -203,7 +121,22 @@ dispatch_projection::dispatch_projection(dispatch_config config)
 
 dispatch_projection::~dispatch_projection() = default;
 
-void dispatch_projection::apply(const event_view& e) { s_->apply(e); }
+void dispatch_projection::apply(const event_view& e) {
+  prepared_event p;
+  prepare_event(e, s_->config, p);
+  s_->apply(e, p);
+}
+
+std::size_t dispatch_projection::prepared_size() const noexcept { return sizeof(prepared_event); }
+
+void dispatch_projection::prepare(const event_view& e, std::span<std::byte> out) const {
+  // Reads the event and config, which nothing writes after construction.
+  prepare_event(e, s_->config, *::new (out.data()) prepared_event);
+}
+
+void dispatch_projection::apply_prepared(const event_view& e, std::span<const std::byte> prepared) {
+  s_->apply(e, *std::launder(reinterpret_cast<const prepared_event*>(prepared.data())));
+}
 
 void dispatch_projection::take_changes(record_changes& out) {
   auto& s = *s_;
@@ -214,9 +147,17 @@ void dispatch_projection::take_changes(record_changes& out) {
     out.end_value();
   }
   s.dirty_orphans.clear();
+  std::sort(s.dirty.begin(), s.dirty.end());
+  // The dirty items are scattered over the state: ask for each item's lines
+  // a few items ahead, and for what they point to (texts, history) a little
+  // later, so the misses of several items overlap.
+  constexpr std::size_t item_ahead = 8, texts_ahead = 4;
   std::array<char, forsendelse_key_size> key;
-  for (const auto idx : s.sorted_by_id(s.dirty)) {
-    auto& f = s.items[idx];
+  const std::size_t n = s.dirty.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i + item_ahead < n) s.prefetch_item(s.dirty[i + item_ahead].idx);
+    if (i + texts_ahead < n) s.prefetch_texts(s.dirty[i + texts_ahead].idx);
+    auto& f = s.items[s.dirty[i].idx];
     f.dirty = false;
     s.encode(f, out.value_buffer(forsendelse_key(f.id, key)));
     out.end_value();

@@ -1,12 +1,15 @@
 // The `dispatch-status` projection: each forsendelse's lifecycle, anomalies,
 // print totals and print deadline (docs/projections-dispatch.md). State depends
 // only on each partition's order, never on how partitions interleave.
-// Not thread-safe (projection.h): one strand applies, queries and snapshots.
+// Not thread-safe (projection.h): one strand applies, queries and snapshots;
+// only prepare() may run on another thread meanwhile (it reads the event and
+// the configuration, which nothing changes after construction).
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -54,6 +57,11 @@ class dispatch_projection final : public projection {
 
   std::string_view name() const noexcept override { return "dispatch-status"; }
   void apply(const event_view& e) override;
+  // Parsing, ids, reasons and the due instant in prepare(); the state's
+  // part in apply_prepared() (dispatch_prepared.h).
+  std::size_t prepared_size() const noexcept override;
+  void prepare(const event_view& e, std::span<std::byte> out) const override;
+  void apply_prepared(const event_view& e, std::span<const std::byte> prepared) override;
   void take_changes(record_changes& out) override;
   bool load(std::string_view key, std::string_view value) override;
   void finish_load() override;

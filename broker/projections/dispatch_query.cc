@@ -170,7 +170,7 @@ result<std::string, query_error> dispatch_projection::state::get(const query_par
     write_time(w, "time", h.time);
     w.field("partition", h.partition);
     w.field("offset", h.offset);
-    if (h.has_detalj) w.field("detalj", std::string_view(f.detaljer[detalj++]));
+    if (h.has_detalj) w.field("detalj", std::string_view(detalj_texts.name(f.detaljer[detalj++])));
     w.end_object();
   }
   w.end_array();

@@ -9,7 +9,16 @@ namespace muninn::projections {
 // ---- records ----------------------------------------------------------------
 
 void dispatch_projection::state::encode(const forsendelse& f, std::string& out) const {
-  encoder w(out);
+  size_counter size;
+  encode_to(f, size);
+  const std::size_t at = out.size();
+  out.resize(at + size.size());
+  pointer_writer w(out.data() + at);
+  encode_to(f, w);
+}
+
+template <class W>
+void dispatch_projection::state::encode_to(const forsendelse& f, W& w) const {
   w.u8(record_version);
   w.raw(f.id.bytes.data(), f.id.bytes.size());
   w.str(avsendere.name(f.avsender));
@@ -30,7 +39,7 @@ void dispatch_projection::state::encode(const forsendelse& f, std::string& out) 
     w.u32(h.partition);
     w.u64(h.offset);
     w.u8(h.has_detalj ? 1 : 0);
-    if (h.has_detalj) w.str(f.detaljer[detalj++]);
+    if (h.has_detalj) w.str(detalj_texts.name(f.detaljer[detalj++]));
   }
   w.u32(static_cast<std::uint32_t>(f.anomalies.size()));
   for (const auto& a : f.anomalies) {
@@ -42,6 +51,18 @@ void dispatch_projection::state::encode(const forsendelse& f, std::string& out) 
   if (f.print) {
     for (const auto v : values_of(*f.print)) w.i64(v);
   }
+}
+
+void dispatch_projection::state::prefetch_item(std::uint32_t idx) const noexcept {
+  const auto* line = reinterpret_cast<const char*>(&items[idx]);
+  for (std::size_t at = 0; at < sizeof(forsendelse); at += 64) __builtin_prefetch(line + at);
+}
+
+void dispatch_projection::state::prefetch_texts(std::uint32_t idx) const noexcept {
+  const auto& f = items[idx];
+  __builtin_prefetch(f.tittel.data());  // navn follows it
+  __builtin_prefetch(f.history.data());
+  if (!f.detaljer.empty()) __builtin_prefetch(f.detaljer.data());
 }
 
 void dispatch_projection::state::encode(const anomaly& a, std::string& out) {
@@ -64,8 +85,8 @@ bool dispatch_projection::state::decode(std::string_view key, std::string_view v
   std::array<char, forsendelse_key_size> expected;
   if (key != forsendelse_key(f.id, expected) || by_id.contains(f.id)) return false;
   const auto avsender = r.str();
-  f.tittel.assign(r.str());
-  f.navn.assign(r.str());
+  f.tittel = texts.copy(r.str());
+  f.navn = texts.copy(r.str());
   f.digital_kind = r.u8();
   if (f.digital_kind != no_digital_id) {
     if (f.digital_kind > static_cast<std::uint8_t>(id_kind::no_orgnr)) return false;
@@ -95,7 +116,7 @@ bool dispatch_projection::state::decode(std::string_view key, std::string_view v
     const std::uint8_t has = r.u8();
     if (has > 1) return false;
     h.has_detalj = has == 1;
-    if (h.has_detalj) f.detaljer.emplace_back(r.str());
+    if (h.has_detalj) f.detaljer.push_back(detalj_texts.intern(r.str()));
   }
   const std::uint32_t n_anomalies = r.u32();
   if (n_anomalies > value.size() / 20) return false;

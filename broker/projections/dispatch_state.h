@@ -8,9 +8,11 @@
 #pragma once
 
 #include "broker/projections/dispatch.h"
+#include "broker/projections/dispatch_prepared.h"
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <charconv>
 #include <cstring>
 #include <deque>
@@ -76,7 +78,8 @@ inline std::string_view bounded(std::string_view s) { return s.substr(0, std::mi
 // ---- the state --------------------------------------------------------------
 
 // 24 bytes: most steps have no detalj, so the texts live beside the
-// history (forsendelse::detaljer, in the order of the entries that have one).
+// history (forsendelse::detaljer, in the order of the entries that have one,
+// as ids of the projection's interned detalj texts).
 struct history_entry {
   std::int64_t time = 0;
   std::uint64_t offset = 0;
@@ -94,11 +97,6 @@ struct anomaly {
   std::string forsendelse_id;  // orphans: the id text as read (bounded), maybe empty
 };
 
-struct print_receipt {
-  std::int64_t sorthvit_sider = 0, farge_sider = 0, konvolutter_automatisk = 0,
-               konvolutter_manuelt = 0, vekt_gram = 0, produksjonskostnad_minor = 0, porto_minor = 0;
-};
-
 inline constexpr std::array<const char*, 7> print_fields = {
     "sorthvitSider", "fargeSider", "konvoluttertAutomatisk", "konvoluttertManuelt",
     "vektGram", "produksjonskostnadMinor", "portoMinor"};
@@ -112,7 +110,10 @@ inline std::array<std::int64_t, 7> values_of(const print_receipt& p) {
           p.vekt_gram, p.produksjonskostnad_minor, p.porto_minor};
 }
 
-struct forsendelse {
+// The first cache line holds what a status step reads and writes (id,
+// status, avsender, dirty, varslet_slot, the history's pointers), so that
+// apply touches that line and the history's end.
+struct alignas(64) forsendelse {
   event_id id;
   std::uint32_t avsender = 0;        // interned (avsendere_)
   std::uint32_t konteringskode = 0;  // interned (konteringskoder_); 0 = none
@@ -123,12 +124,45 @@ struct forsendelse {
   dispatch_status status = dispatch_status::mottatt;
   std::uint32_t varslet_slot = no_slot;  // index in varslet_ while VARSLET
   std::uint32_t same_recipient = no_slot;  // the previous item in its recipient_index chain
-  std::int64_t due = 0;                  // valid while VARSLET
-  std::string tittel, navn, digital_value;
-  std::optional<print_receipt> print;
   std::vector<history_entry> history;  // never empty: [0] is MOTTATT
-  std::vector<std::string> detaljer;    // one per history entry with has_detalj
+  // -- the first cache line ends here --
+  std::int64_t due = 0;                  // valid while VARSLET
+  std::string_view tittel, navn;  // in the state's text_arena
+  std::string digital_value;
+  std::optional<print_receipt> print;
+  std::vector<std::uint32_t> detaljer;  // one per history entry with has_detalj (detalj_texts)
   std::vector<anomaly> anomalies;
+};
+
+// Texts copied from events into the state, appended and never freed while
+// the projection lives: no heap string per text, and the texts of items
+// made one after the other lie side by side (take_changes reads fewer lines).
+class text_arena {
+ public:
+  std::string_view copy(std::string_view s) {
+    if (s.empty()) return {};
+    if (s.size() > block / 8) {  // a large text gets a block of its own
+      large_.push_back(std::make_unique<char[]>(s.size()));
+      std::memcpy(large_.back().get(), s.data(), s.size());
+      return {large_.back().get(), s.size()};
+    }
+    if (s.size() > left_) {
+      blocks_.push_back(std::make_unique<char[]>(block));
+      at_ = blocks_.back().get();
+      left_ = block;
+    }
+    std::memcpy(at_, s.data(), s.size());
+    const std::string_view out(at_, s.size());
+    at_ += s.size();
+    left_ -= s.size();
+    return out;
+  }
+
+ private:
+  static constexpr std::size_t block = 1u << 20;
+  std::vector<std::unique_ptr<char[]>> blocks_, large_;
+  char* at_ = nullptr;
+  std::size_t left_ = 0;
 };
 
 // Interned names; the ids depend on arrival order, so they never reach a
@@ -202,36 +236,64 @@ inline std::optional<event_id> parse_lower_uuid(std::string_view s) noexcept {
   return id;
 }
 
+// An id as two integers in its bytes' order: comparing them is comparing
+// the ids (so the record keys), without a memcmp call.
+struct id_key {
+  std::uint64_t hi, lo;
+
+  static id_key of(const event_id& id) noexcept {
+    std::uint64_t hi, lo;
+    std::memcpy(&hi, id.bytes.data(), 8);
+    std::memcpy(&lo, id.bytes.data() + 8, 8);
+    if constexpr (std::endian::native == std::endian::little) {
+      hi = __builtin_bswap64(hi);
+      lo = __builtin_bswap64(lo);
+    }
+    return {hi, lo};
+  }
+  auto operator<=>(const id_key&) const = default;
+};
+
 // Forsendelser by id: open addressing with the ids inline (one cache miss
 // per lookup, no node per entry), linear probing, at most half full.
 class id_table {
  public:
   static constexpr std::uint32_t none = std::numeric_limits<std::uint32_t>::max();
 
-  std::uint32_t find(const event_id& id) const noexcept {
+  static std::uint64_t hash(const event_id& id) noexcept { return codec::event_id_hash{}(id); }
+
+  // `h` is hash(id), computed where it is cheap (prepare, off the applying thread).
+  std::uint32_t find(const event_id& id, std::uint64_t h) const noexcept {
     if (slots_.empty()) return none;
-    for (std::size_t i = home(id);; i = (i + 1) & mask_) {
+    for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
       const auto& s = slots_[i];
       if (s.idx == none) return none;
-      if (s.id == id) return s.idx;
+      if (same(s.id, id)) return s.idx;
     }
   }
+  std::uint32_t find(const event_id& id) const noexcept { return find(id, hash(id)); }
   bool contains(const event_id& id) const noexcept { return find(id) != none; }
-  // `id` must not be present.
-  void insert(const event_id& id, std::uint32_t idx) {
+  // `id` must not be present; `h` is hash(id).
+  void insert(const event_id& id, std::uint64_t h, std::uint32_t idx) {
     if ((size_ + 1) * 2 > slots_.size()) grow();
-    place(id, idx);
+    place(id, h, idx);
     ++size_;
   }
+
 
  private:
   struct slot {
     event_id id;
     std::uint32_t idx = none;
   };
-  std::size_t home(const event_id& id) const noexcept { return codec::event_id_hash{}(id) & mask_; }
-  void place(const event_id& id, std::uint32_t idx) noexcept {
-    std::size_t i = home(id);
+  static bool same(const event_id& a, const event_id& b) noexcept {
+    std::uint64_t x[2], y[2];
+    std::memcpy(x, a.bytes.data(), 16);
+    std::memcpy(y, b.bytes.data(), 16);
+    return ((x[0] ^ y[0]) | (x[1] ^ y[1])) == 0;
+  }
+  void place(const event_id& id, std::uint64_t h, std::uint32_t idx) noexcept {
+    std::size_t i = h & mask_;
     while (slots_[i].idx != none) i = (i + 1) & mask_;
     slots_[i] = slot{id, idx};
   }
@@ -240,7 +302,7 @@ class id_table {
     slots_.assign(std::max<std::size_t>(1024, old.size() * 2), slot{});
     mask_ = slots_.size() - 1;
     for (const auto& s : old) {
-      if (s.idx != none) place(s.id, s.idx);
+      if (s.idx != none) place(s.id, hash(s.id), s.idx);
     }
   }
   std::vector<slot> slots_;
@@ -280,8 +342,9 @@ class recipient_index {
     std::uint64_t hash = 0;
     std::uint32_t head = no_slot;
   };
+  std::size_t home(std::uint64_t h) const noexcept { return (h ^ (h >> 29)) & mask_; }
   std::size_t find_slot(std::uint64_t h) const noexcept {
-    for (std::size_t i = (h ^ (h >> 29)) & mask_;; i = (i + 1) & mask_) {
+    for (std::size_t i = home(h);; i = (i + 1) & mask_) {
       if (slots_[i].head == no_slot || slots_[i].hash == h) return i;
     }
   }
@@ -345,6 +408,48 @@ class encoder {
 
  private:
   std::string& out_;
+};
+
+// The item encoding's two passes (state::encode): one counts the bytes, the
+// other writes them through a pointer into space reserved once, instead of
+// a capacity check and a call per field.
+class size_counter {
+ public:
+  void u8(std::uint8_t) noexcept { n_ += 1; }
+  void u32(std::uint32_t) noexcept { n_ += 4; }
+  void u64(std::uint64_t) noexcept { n_ += 8; }
+  void i64(std::int64_t) noexcept { n_ += 8; }
+  void str(std::string_view s) noexcept { n_ += 4 + s.size(); }
+  void raw(const void*, std::size_t n) noexcept { n_ += n; }
+  std::size_t size() const noexcept { return n_; }
+
+ private:
+  std::size_t n_ = 0;
+};
+
+class pointer_writer {
+ public:
+  explicit pointer_writer(char* at) noexcept : at_(at) {}
+  void u8(std::uint8_t v) noexcept { *at_++ = static_cast<char>(v); }
+  void u32(std::uint32_t v) noexcept { le(v, 4); }
+  void u64(std::uint64_t v) noexcept { le(v, 8); }
+  void i64(std::int64_t v) noexcept { le(static_cast<std::uint64_t>(v), 8); }
+  void str(std::string_view s) noexcept {
+    u32(static_cast<std::uint32_t>(s.size()));
+    raw(s.data(), s.size());
+  }
+  void raw(const void* p, std::size_t n) noexcept {
+    if (n != 0) std::memcpy(at_, p, n);
+    at_ += n;
+  }
+  const char* at() const noexcept { return at_; }
+
+ private:
+  void le(std::uint64_t v, int n) noexcept {
+    for (int i = 0; i < n; ++i) at_[i] = static_cast<char>(v >> (8 * i));
+    at_ += n;
+  }
+  char* at_;
 };
 
 class decoder {
@@ -426,6 +531,10 @@ struct dispatch_projection::state {
   chunked<forsendelse> items;
   id_table by_id;
   std::map<position, anomaly> orphans;
+  text_arena texts;  // items' tittel and navn
+  // Detalj texts: a few distinct ones in practice (the dispatch systems'
+  // messages), so an id per history entry instead of a string each.
+  interner detalj_texts;
 
   // Derived (rebuilt by load/finish_load, never records).
   interner avsendere;
@@ -449,8 +558,17 @@ struct dispatch_projection::state {
   mutable std::vector<time_key> pending;
 
   // take_changes().
-  std::vector<std::uint32_t> dirty;
+  // Changed items with their ids, copied while the item is in cache: the
+  // sort into key order then reads this array, not the items.
+  struct dirty_item {
+    id_key key;
+    std::uint32_t idx;
+    bool operator<(const dirty_item& o) const noexcept { return key < o.key; }
+  };
+  std::vector<dirty_item> dirty;
   std::vector<position> dirty_orphans;
+
+  std::string kontering_key;  // intern_kontering's, kept for its capacity
 
   explicit state(dispatch_config c) : config(c) {
     konteringskoder.intern({});  // id 0: none; a real "" is interned with a prefix
@@ -462,9 +580,9 @@ struct dispatch_projection::state {
   std::uint32_t intern_kontering(std::optional<std::string_view> k) {
     if (!k) return 0;
     // A present code is stored with a leading '=' so "" differs from none.
-    std::string key = "=";
-    key += *k;
-    const auto id = konteringskoder.intern(key);
+    kontering_key.assign(1, '=');
+    kontering_key += *k;
+    const auto id = konteringskoder.intern(kontering_key);
     if (id >= totals.size()) totals.resize(id + 1);
     return id;
   }
@@ -477,7 +595,7 @@ struct dispatch_projection::state {
     auto& f = items[idx];
     if (!f.dirty) {
       f.dirty = true;
-      dirty.push_back(idx);
+      dirty.push_back({id_key::of(f.id), idx});
     }
   }
 
@@ -498,9 +616,10 @@ struct dispatch_projection::state {
     mark(idx);
   }
 
-  void enter_varslet(std::uint32_t idx) {
+  // `due`: the deadline from the VARSLET step's time (prepare computes it).
+  void enter_varslet(std::uint32_t idx, std::int64_t due) {
     auto& f = items[idx];
-    f.due = norway::due_at(f.history.back().time, config.deadline_working_hours);
+    f.due = due;
     f.varslet_slot = static_cast<std::uint32_t>(varslet.size());
     varslet.push_back(idx);
   }
@@ -514,19 +633,27 @@ struct dispatch_projection::state {
   }
 
   // Adds item `idx` (complete, as applied or loaded) to every derived view.
+  // The hashes are the item's id's and digital recipient's, when known.
   void index(std::uint32_t idx) {
+    const auto& f = items[idx];
+    index(idx, id_table::hash(f.id),
+          f.digital_kind != no_digital_id ? recipient_index::hash(f.digital_kind, f.digital_value) : 0);
+  }
+  void index(std::uint32_t idx, std::uint64_t id_hash, std::uint64_t recipient_hash) {
     auto& f = items[idx];
-    by_id.insert(f.id, idx);
+    by_id.insert(f.id, id_hash, idx);
     if (hot.size() <= idx) hot.resize(idx + 1);
     hot[idx] = {f.avsender, f.status};
     if (f.avsender >= counts.size()) counts.resize(f.avsender + 1);
     ++counts[f.avsender][static_cast<std::size_t>(f.status)];
     if (f.print) add_print(f.konteringskode, *f.print);
-    if (f.status == dispatch_status::varslet) enter_varslet(idx);
+    if (f.status == dispatch_status::varslet) {
+      enter_varslet(idx, norway::due_at(f.history.back().time, config.deadline_working_hours));
+    }
     if (!f.anomalies.empty()) with_anomalies.push_back(idx);
     anomaly_total += f.anomalies.size();
     if (f.digital_kind != no_digital_id) {
-      f.same_recipient = by_mottaker.push(recipient_index::hash(f.digital_kind, f.digital_value), idx);
+      f.same_recipient = by_mottaker.push(recipient_hash, idx);
     }
     pending.push_back({f.history.front().time, f.history.front().at(), idx});
   }
@@ -538,8 +665,7 @@ struct dispatch_projection::state {
     for (std::size_t i = 0; i < v.size(); ++i) t.sums[i] = saturating_add(t.sums[i], v[i]);
   }
 
-  void transition(std::uint32_t idx, const event_view& e, dispatch_status to,
-                  std::optional<std::string_view> detalj) {
+  void transition(std::uint32_t idx, const event_view& e, const prepared_event& p, dispatch_status to) {
     auto& f = items[idx];
     const dispatch_status from = f.status;
     if (from == dispatch_status::varslet) leave_varslet(idx);
@@ -553,20 +679,21 @@ struct dispatch_projection::state {
     h.partition = e.at.partition;
     h.offset = e.at.offset;
     h.status = to;
-    if (detalj) {
+    if (p.has_detalj) {
       h.has_detalj = true;
-      f.detaljer.emplace_back(*detalj);
+      f.detaljer.push_back(detalj_texts.intern(p.detalj));
     }
-    if (to == dispatch_status::varslet) enter_varslet(idx);
+    if (to == dispatch_status::varslet) enter_varslet(idx, p.due);
     mark(idx);
   }
 
   // -- apply --
 
-  void apply(const event_view& e);
-  void mottatt(const event_view& e, const flexbuffers::Map& m, const event_id& id, std::string_view id_text);
-  void status_endret(const event_view& e, const flexbuffers::Map& m, std::uint32_t idx);
-  void print_kvittering(const event_view& e, const flexbuffers::Map& m, std::uint32_t idx);
+  // apply(e) is apply(e, p) with p = prepare_event(e): one path for both.
+  void apply(const event_view& e, const prepared_event& p);
+  void mottatt(const event_view& e, const prepared_event& p);
+  void status_endret(const event_view& e, const prepared_event& p, std::uint32_t idx);
+  void print_kvittering(const event_view& e, const prepared_event& p, std::uint32_t idx);
 
   // -- records --
 
@@ -584,6 +711,11 @@ struct dispatch_projection::state {
   }
 
   void encode(const forsendelse& f, std::string& out) const;
+  template <class W>
+  void encode_to(const forsendelse& f, W& w) const;
+  // Asks for the lines encode(f) reads: the item, then what it points to.
+  void prefetch_item(std::uint32_t idx) const noexcept;
+  void prefetch_texts(std::uint32_t idx) const noexcept;
   static void encode(const anomaly& a, std::string& out);
   bool decode(std::string_view key, std::string_view value);
   bool decode_orphan(std::string_view key, std::string_view value);

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <map>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -74,6 +75,56 @@ inline void apply(mp::projection& p, const ev& e) {
     v.data_ok = true;
   }
   p.apply(v);
+}
+
+// An event_view whose data stays readable while the held_event lives, for
+// tests that prepare many events before applying any (as a replay's reader
+// thread does): the reader's own copy is copied out.
+struct held_event {
+  mp::event_view v;
+  std::vector<std::uint64_t> data;  // 8-aligned, as FlexBuffers need
+};
+
+inline held_event hold(const ev& e) {
+  mp::data_reader reader;
+  held_event h;
+  h.v.at = {e.partition, e.offset};
+  h.v.time = e.time;
+  h.v.stream = e.stream;
+  h.v.type = e.type;
+  std::vector<std::byte> bytes(e.json.size());
+  std::memcpy(bytes.data(), e.json.data(), e.json.size());
+  const auto root = e.raw_flex ? reader.read(muninn::codec::content_type_flexbuffers, e.flex)
+                               : reader.read(muninn::codec::content_type_json, bytes);
+  if (!root) return h;
+  h.v.data_ok = true;
+  const auto c = reader.copied();
+  if (c.empty()) {
+    h.v.data = *root;  // in e.flex, which outlives the view
+    return h;
+  }
+  h.data.resize((c.size() + 7) / 8);
+  std::memcpy(h.data.data(), c.data(), c.size());
+  h.v.data = flexbuffers::GetRoot(reinterpret_cast<const std::uint8_t*>(h.data.data()), c.size());
+  return h;
+}
+
+// What a replay does with `events`, `chunk` at a time: prepare all of a
+// chunk first, then apply it in order (broker/projections/feed.cc).
+inline void apply_prepared_chunks(mp::projection& p, const std::vector<ev>& events, std::size_t chunk) {
+  const std::size_t size = p.prepared_size();
+  const std::size_t words = (size + 7) / 8;
+  for (std::size_t from = 0; from < events.size(); from += chunk) {
+    const std::size_t n = std::min(chunk, events.size() - from);
+    std::vector<held_event> held;
+    for (std::size_t i = 0; i < n; ++i) held.push_back(hold(events[from + i]));
+    std::vector<std::uint64_t> prepared(n * words + 1);
+    auto slot = [&](std::size_t i) {
+      return std::as_writable_bytes(std::span<std::uint64_t>(prepared.data() + i * words, words)).first(size);
+    };
+    for (std::size_t i = 0; i < n; ++i) p.prepare(held[i].v, slot(i));
+    for (std::size_t i = 0; i < n; ++i) p.apply_prepared(held[i].v, slot(i));
+  }
 }
 
 inline std::string mottatt_json(const std::string& id, const std::string& avsender = "Bergen kommune",
