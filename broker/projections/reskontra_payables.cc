@@ -62,16 +62,22 @@ outcome supplier_invoice_registered(context& c) {
 
 void read_supplier_invoice_approved(field_reader& f, const civil_date&, prepared& p) { read_id_text(f, p, "invoiceId", "approver"); }
 
-outcome supplier_invoice_approved(context& c) {
+namespace {
+// Approval and blocking: a flag and who or why, on an existing supplier
+// invoice.
+outcome mark_payable(context& c, bool payable::*flag, bool value, std::string_view payable::*text) {
   auto& s = c.s;
   const auto& x = c.p.u.id_text;
   auto* y = find(s.payables, x.id);
   if (!y) return refuse("supplier invoice " + quote_text(x.id.s) + " does not exist");
-  y->approved = true;
-  y->approver = s.strings.store(x.text);
+  y->*flag = value;
+  y->*text = s.strings.store(x.text);
   state::touch(y, s.dirty_payables);
   return {};
 }
+}  // namespace
+
+outcome supplier_invoice_approved(context& c) { return mark_payable(c, &payable::approved, true, &payable::approver); }
 
 void read_supplier_credit_invoice_registered(field_reader& f, const civil_date&, prepared& p) {
   auto& x = p.u.supplier_credit;
@@ -107,21 +113,8 @@ outcome supplier_credit_invoice_registered(context& c) {
 
 void read_payment_blocking(field_reader& f, const civil_date&, prepared& p) { read_id_text(f, p, "invoiceId", "reason"); }
 
-namespace {
-outcome payment_blocking(context& c, bool block) {
-  auto& s = c.s;
-  const auto& x = c.p.u.id_text;
-  auto* y = find(s.payables, x.id);
-  if (!y) return refuse("supplier invoice " + quote_text(x.id.s) + " does not exist");
-  y->blocked = block;
-  y->block_reason = s.strings.store(x.text);
-  state::touch(y, s.dirty_payables);
-  return {};
-}
-}  // namespace
-
-outcome payment_blocked(context& c) { return payment_blocking(c, true); }
-outcome payment_unblocked(context& c) { return payment_blocking(c, false); }
+outcome payment_blocked(context& c) { return mark_payable(c, &payable::blocked, true, &payable::block_reason); }
+outcome payment_unblocked(context& c) { return mark_payable(c, &payable::blocked, false, &payable::block_reason); }
 
 void read_supplier_payment_sent(field_reader& f, const civil_date&, prepared& p) {
   auto& x = p.u.payment_sent;
