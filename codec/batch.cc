@@ -264,6 +264,8 @@ struct time_range {
   std::int64_t max = std::numeric_limits<std::int64_t>::min();
   bool any_unset = false;
 
+  time_range(std::int64_t min_time, std::int64_t max_time, bool unset) noexcept
+      : min(min_time), max(max_time), any_unset(unset) {}
   explicit time_range(std::span<const event_in> events) noexcept {
     for (const auto& e : events) {
       if (e.time == 0) {
@@ -429,10 +431,7 @@ void prepared_batch::assign(std::uint64_t base_offset, std::int64_t commit_time,
   std::uint8_t* p = payload();
   flatbuffers::WriteScalar(p + base_offset_at_, base_offset);
   flatbuffers::WriteScalar(p + commit_time_at_, commit_time);
-  time_range t(std::span<const event_in>{});
-  t.min = min_time_;
-  t.max = max_time_;
-  t.any_unset = any_unset_;
+  const time_range t(min_time_, max_time_, any_unset_);
   flatbuffers::WriteScalar(p + first_at_, t.first(commit_time));
   flatbuffers::WriteScalar(p + last_at_, t.last(commit_time));
   for (std::size_t i = 0; i < versions.size(); ++i) flatbuffers::WriteScalar(p + version_at_[i], versions[i]);
