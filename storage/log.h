@@ -13,7 +13,8 @@
 // - After an I/O error the partition is fenced: every append fails (never a
 //   false acknowledgement) until the log is closed and opened again.
 // Thread-safety: every member function may be called from any thread.
-// Append callbacks run on the partition's I/O thread and must not block.
+// Append callbacks run on the partition's I/O thread and must not block
+// (append_sync's own write, when it leads, runs on its caller's thread).
 #pragma once
 
 #include <cstddef>
@@ -129,6 +130,7 @@ struct log_stats {
   std::uint64_t indexed = 0;   // events reflected in RocksDB
   std::uint64_t segments = 0;
   std::uint64_t commits = 0;   // group commits (fdatasyncs) since open
+  std::uint64_t led_commits = 0;  // of those, written by an append_sync caller leading its own
   std::uint64_t batches = 0;   // batches appended since open
   std::uint64_t bytes = 0;     // segment bytes made durable since open
   std::uint64_t write_sync_ns = 0;  // time in write + fdatasync since open
@@ -149,8 +151,12 @@ class partition_log {
   // expected versions; a failed check refuses the whole request and nothing
   // of it is appended. `done` runs once, on the I/O thread.
   virtual void append(const append_request& request, append_callback done) = 0;
-  // Blocking form of append().
-  append_result append_sync(const append_request& request);
+  // Blocking form of append(). When nothing is queued or being written, the
+  // caller leads its own group commit: the write and fdatasync run on the
+  // calling thread, as they would on the I/O thread, sparing the hand-over
+  // there and back that set a lone append's latency tail. Otherwise it
+  // queues like append() and waits. Same ordering, durability and errors.
+  virtual append_result append_sync(const append_request& request) = 0;
 
   // Durable batches from the one holding `from`, at least one batch and at
   // most about `max_bytes`. Empty when from == head().

@@ -1,5 +1,6 @@
-// The append path: sequencing under seq_mu_ (preconditions, offsets, hash
-// chain, bytes), then group commit on the I/O thread.
+// The append path: sequencing under seq_mu_ (preconditions, offsets,
+// versions), then group commit by the writer: the I/O thread, or a lone
+// append_sync caller leading its own group.
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -75,7 +76,7 @@ void log_impl::trim_caches() {
   }
 }
 
-void log_impl::append(const append_request& req, append_callback done) {
+void log_impl::submit(const append_request& req, append_callback done, bool lead) {
   const auto n = req.events.size();
   if (n == 0) return done(unexpected(make_error(errc::empty_batch, 0, "append with no events")));
   if (n > opts_.limits.max_events)
@@ -209,13 +210,70 @@ void log_impl::append(const append_request& req, append_callback done) {
     lk.unlock();
     return p.done(std::move(p.ok));
   }
+  bool leads = false;
   {
+    // Claimed under seq_mu_: every earlier append is written or queued, and
+    // with the queue empty and no writer, written; later ones queue behind.
     std::lock_guard g(io_mu_);
-    io_queue_.push_back(std::move(p));
-    io_queue_size_.store(io_queue_.size(), std::memory_order_release);
+    // Only a durable append leads: a `written` one is acknowledged before
+    // the fdatasync, which a leader would have to wait out itself.
+    if (lead && p.frame && p.acks == ack_mode::durable && io_queue_.empty() && !writer_busy_) {
+      writer_busy_ = true;
+      leads = true;
+    } else {
+      io_queue_.push_back(std::move(p));
+      io_queue_size_.store(io_queue_.size(), std::memory_order_release);
+    }
   }
   lk.unlock();
-  io_cv_.notify_one();
+  if (!leads) return io_cv_.notify_one();
+  std::vector<pending_append> group;
+  group.push_back(std::move(p));
+  run_group(group);
+  led_commits_.fetch_add(1, std::memory_order_relaxed);
+  bool more = false;
+  {
+    std::lock_guard g(io_mu_);
+    writer_busy_ = false;
+    more = !io_queue_.empty() || closing_;
+  }
+  if (more) io_cv_.notify_one();
+}
+
+append_result log_impl::append_sync(const append_request& request) {
+  // When queued, the acknowledgement comes from the I/O thread about one
+  // fdatasync later: spin for about a median fdatasync before sleeping,
+  // because a futex wake-up costs as much as a third of one. Not longer:
+  // io_uring runs the write and fdatasync on a kernel worker that needs a
+  // core too, and on two cores a caller spinning through the slow tail
+  // delays exactly the completion it waits for (a 500 us spin put
+  // single-append p99 at 2.5x raw; 200 us at 1.0-1.5x; docs/benchmarks.md).
+  // When this call leads, the callback has run before submit() returns.
+  std::optional<append_result> out;
+  std::atomic<bool> done{false};
+  submit(
+      request,
+      [&](append_result r) {
+        out.emplace(std::move(r));
+        done.store(true, std::memory_order_release);
+        done.notify_one();
+      },
+      true);
+  const auto spin_until = std::chrono::steady_clock::now() + std::chrono::microseconds(200);
+  while (!done.load(std::memory_order_acquire) && std::chrono::steady_clock::now() < spin_until)
+    __builtin_ia32_pause();
+  done.wait(false, std::memory_order_acquire);
+  return std::move(*out);
+}
+
+void log_impl::run_group(std::vector<pending_append>& group) {
+  if (fenced_) {
+    fail_group(group, errc::fenced);
+  } else {
+    write_group(group);
+  }
+  for (auto& p : group)
+    if (p.frame) queued_bytes_ -= p.frame->frame().size();
 }
 
 void log_impl::fail_group(std::vector<pending_append>& group, errc code) {
@@ -240,8 +298,8 @@ void log_impl::io_loop() {
     }
     {
       std::unique_lock lk(io_mu_);
-      io_cv_.wait(lk, [&] { return !io_queue_.empty() || closing_; });
-      if (io_queue_.empty()) return;  // closing and drained
+      io_cv_.wait(lk, [&] { return !writer_busy_ && (!io_queue_.empty() || closing_); });
+      if (io_queue_.empty()) return;  // closing, drained, and no leader writing
       std::size_t bytes = 0;
       while (!io_queue_.empty() && (group.empty() || bytes < max_group_bytes)) {
         if (io_queue_.front().frame) bytes += io_queue_.front().frame->frame().size();
@@ -249,15 +307,12 @@ void log_impl::io_loop() {
         io_queue_.pop_front();
       }
       io_queue_size_.store(io_queue_.size(), std::memory_order_release);
+      writer_busy_ = true;
     }
-    if (fenced_) {
-      fail_group(group, errc::fenced);
-    } else {
-      write_group(group);
-    }
-    for (auto& p : group)
-      if (p.frame) queued_bytes_ -= p.frame->frame().size();
+    run_group(group);
     group.clear();
+    std::lock_guard lk(io_mu_);
+    writer_busy_ = false;
   }
 }
 

@@ -3,9 +3,13 @@
 //     (codec::prepare_batch); then sequence under seq_mu_: preconditions,
 //     offsets, versions and commit time filled into the batch; then hand it
 //     to the I/O thread in that order;
-//   the I/O thread closes the hash chain of each group in log order (seal),
+//   the writer closes the hash chain of each group in log order (seal),
 //     writes the group with one write + fdatasync (group commit), publishes
-//     durable_, and acknowledges;
+//     durable_, and acknowledges. The writer is the I/O thread, or an
+//     append_sync caller that found nothing queued or being written and
+//     leads its own group; writer_busy_ (io_mu_) makes it one at a time,
+//     and a leader claims it under seq_mu_, so groups are written in log
+//     order whoever writes them;
 //   the index thread moves committed batches into RocksDB, off the
 //     acknowledgement path.
 // Lock order: seq_mu_ -> io_mu_; win_mu_, seg_mu_ and head_mu_ are leaves.
@@ -116,7 +120,8 @@ class log_impl final : public partition_log {
   result<void, append_error> recover();
 
   // partition_log
-  void append(const append_request& request, append_callback done) override;
+  void append(const append_request& request, append_callback done) override { submit(request, std::move(done), false); }
+  append_result append_sync(const append_request& request) override;
   result<read_chunk, errc> read(std::uint64_t from, std::size_t max_bytes) const override;
   result<void, errc> read(std::uint64_t from, std::size_t max_bytes, read_chunk& into) const override;
   result<std::vector<event_record>, errc> read_stream(std::string_view stream, std::int64_t from_version,
@@ -140,7 +145,12 @@ class log_impl final : public partition_log {
   std::string segment_path(std::uint64_t base) const;
 
   // log_append.cc
+  // Sequences an append; `lead`: write it on this thread when nothing is
+  // queued or being written (the callback has run when this returns).
+  void submit(const append_request& request, append_callback done, bool lead);
   void io_loop();
+  // Writes (or fails, when fenced) a group as the writer.
+  void run_group(std::vector<pending_append>& group);
   void write_group(std::vector<pending_append>& group);
   void fail_group(std::vector<pending_append>& group, errc code);
   std::optional<stream_state> indexed_stream(std::string_view stream);
@@ -188,10 +198,12 @@ class log_impl final : public partition_log {
   std::deque<pending_append> io_queue_;
   std::atomic<std::size_t> io_queue_size_{0};  // io_queue_.size(), readable without io_mu_
   std::atomic<std::size_t> queued_bytes_{0};
-  std::unique_ptr<io::append_file> active_;  // I/O thread only (after open)
-  std::shared_ptr<segment> active_seg_;      // I/O thread only (after open)
-  std::uint64_t active_size_ = 0;            // I/O thread only
-  codec::hash256 last_hash_{};               // I/O thread only (after open): the chain's head, sealed
+  bool writer_busy_ = false;  // io_mu_: a group is being written (by the I/O thread or a leader)
+  // The writer's only (after open): whoever holds writer_busy_.
+  std::unique_ptr<io::append_file> active_;
+  std::shared_ptr<segment> active_seg_;
+  std::uint64_t active_size_ = 0;
+  codec::hash256 last_hash_{};  // the chain's head, sealed
   std::thread io_thread_;
 
   // Published state.
@@ -202,6 +214,7 @@ class log_impl final : public partition_log {
   std::atomic<bool> closing_{false};
   std::atomic<bool> io_stopped_{false};
   std::atomic<std::uint64_t> commits_{0};
+  std::atomic<std::uint64_t> led_commits_{0};
   std::atomic<std::uint64_t> batches_{0};
   std::atomic<std::uint64_t> bytes_{0};
   std::atomic<std::uint64_t> write_sync_ns_{0};

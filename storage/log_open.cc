@@ -85,28 +85,6 @@ result<std::unique_ptr<partition_log>, append_error> partition_log::open(std::st
   return std::unique_ptr<partition_log>(std::move(log));
 }
 
-append_result partition_log::append_sync(const append_request& request) {
-  // The acknowledgement comes from the I/O thread about one fdatasync
-  // later: spin for about a median fdatasync before sleeping, because a
-  // futex wake-up costs as much as a third of one. Not longer: io_uring runs
-  // the write and fdatasync on a kernel worker that needs a core too, and
-  // on two cores a caller spinning through the slow tail delays exactly
-  // the completion it waits for (a 500 us spin put single-append p99 at
-  // 2.5x raw; 200 us at 1.0-1.5x; docs/benchmarks.md).
-  std::optional<append_result> out;
-  std::atomic<bool> done{false};
-  append(request, [&](append_result r) {
-    out.emplace(std::move(r));
-    done.store(true, std::memory_order_release);
-    done.notify_one();
-  });
-  const auto spin_until = std::chrono::steady_clock::now() + std::chrono::microseconds(200);
-  while (!done.load(std::memory_order_acquire) && std::chrono::steady_clock::now() < spin_until)
-    __builtin_ia32_pause();
-  done.wait(false, std::memory_order_acquire);
-  return std::move(*out);
-}
-
 log_impl::log_impl(std::string dir, log_options opts) : dir_(std::move(dir)), opts_(std::move(opts)) {
   fs_ = opts_.fs ? opts_.fs : io::uring_file_system();
   accumulator_ = std::make_unique<index_accumulator>(opts_.index_interval_bytes);

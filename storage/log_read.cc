@@ -339,6 +339,7 @@ log_stats log_impl::stats() const {
     s.segments = segments_.size();
   }
   s.commits = commits_.load();
+  s.led_commits = led_commits_.load();
   s.batches = batches_.load();
   s.bytes = bytes_.load();
   s.write_sync_ns = write_sync_ns_.load();

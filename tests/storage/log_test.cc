@@ -1,6 +1,8 @@
 // Behaviour of the partition log: appends, preconditions, reads, recovery.
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -505,4 +507,76 @@ TEST_CASE("log: dedupe after a restart finds v7 ids in their runs and other ids 
   auto fresh = append(*log, {make_event("s0")});
   REQUIRE(fresh);
   CHECK_FALSE(fresh->events[0].duplicate);
+}
+
+TEST_CASE("log: append_sync leads its own write when idle and queues behind the I/O thread otherwise",
+          "[storage][log]") {
+  temp_dir dir;
+  auto log = open_log(dir.str());
+  // Alone: every append leads, the I/O thread writes nothing.
+  for (int i = 0; i < 20; ++i) REQUIRE(append(*log, {make_event("lead", std::to_string(i))}));
+  CHECK(log->stats().commits == 20);
+  CHECK(log->stats().led_commits == 20);
+  // acks=written never leads: its acknowledgement comes before the fdatasync.
+  REQUIRE(append(*log, {make_event("lead", "w")}, storage::ack_mode::written));
+  CHECK(log->stats().led_commits == 20);
+
+  // Beside a stream of async appends, sync appends lead or queue, and the
+  // log stays one dense, chained sequence in which each acknowledged
+  // offset holds exactly the event it was acknowledged for.
+  constexpr int per_thread = 300;
+  std::atomic<int> async_left{per_thread};
+  std::atomic<int> failures{0};
+  std::vector<owned_event> async_events;
+  for (int i = 0; i < per_thread; ++i) async_events.push_back(make_event("async", "a" + std::to_string(i)));
+  std::vector<std::uint64_t> async_offsets(per_thread);
+  std::thread async_writer([&] {
+    for (int i = 0; i < per_thread; ++i) {
+      const auto view = async_events[std::size_t(i)].view();
+      storage::append_request req;
+      req.events = std::span(&view, 1);
+      log->append(req, [&, i](storage::append_result r) {
+        // Catch2 asserts on the test's thread only: failures are counted.
+        if (r) async_offsets[std::size_t(i)] = r->events[0].offset;
+        else ++failures;
+        --async_left;
+      });
+      if (i % 16 == 0) std::this_thread::sleep_for(std::chrono::microseconds(300));
+    }
+  });
+  std::vector<std::thread> sync_writers;
+  std::vector<std::vector<std::pair<std::uint64_t, std::string>>> acked(2);
+  for (int t = 0; t < 2; ++t) {
+    sync_writers.emplace_back([&, t] {
+      for (int i = 0; i < per_thread / 3; ++i) {
+        const std::string data = "s" + std::to_string(t) + "-" + std::to_string(i);
+        auto r = append(*log, {make_event("sync-" + std::to_string(t), data)});
+        if (!r) {
+          ++failures;
+          continue;
+        }
+        acked[std::size_t(t)].emplace_back(r->events[0].offset, data);
+      }
+    });
+  }
+  async_writer.join();
+  for (auto& w : sync_writers) w.join();
+  while (async_left.load() > 0) std::this_thread::yield();
+
+  REQUIRE(failures.load() == 0);
+  const auto s = log->stats();
+  CHECK(s.led_commits > 20);
+  CHECK(s.commits > s.led_commits);  // the I/O thread wrote some groups too
+  const std::uint64_t total = 21 + per_thread + 2 * (per_thread / 3);
+  REQUIRE(log->head() == total);
+  const auto all = read_all(*log);
+  REQUIRE(all.size() == total);
+  for (std::uint64_t i = 0; i < total; ++i) CHECK(all[i].offset == i);
+  for (int i = 0; i < per_thread; ++i)
+    CHECK(all[async_offsets[std::size_t(i)]].data == async_events[std::size_t(i)].data);
+  for (const auto& thread_acks : acked)
+    for (const auto& [offset, data] : thread_acks) CHECK(all[offset].data == data);
+  auto v = log->verify();
+  REQUIRE(v);
+  CHECK(v->ok);
 }

@@ -1,10 +1,14 @@
 // Child process of the crash test: appends with acks=durable as fast as it
 // can and reports every acknowledged event to its parent through stdout,
-// one fixed-size binary record each, until the parent SIGKILLs it.
+// one fixed-size binary record each, until the parent SIGKILLs it. Windows
+// of async appends (group commit on the I/O thread) run beside a thread of
+// append_sync calls, which lead their own write whenever the log is idle,
+// so kills land in both writers and in the hand-over between them.
 // Usage: muninn_crash_child DIR SEED
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <mutex>
 #include <thread>
@@ -47,8 +51,39 @@ int main(int argc, char** argv) {
     return 1;
   }
   auto& log = **opened;
-  std::mutex mu;  // serialises reports from the I/O thread
+  std::mutex mu;  // serialises reports from the I/O thread and the sync thread
+  std::thread sync_appender([&log, &mu, seed = rng()] {
+    std::mt19937_64 r(seed);
+    for (;;) {
+      const int count = 1 + int(r() % 3);
+      std::vector<std::string> ps;
+      std::vector<codec::event_in> es;
+      for (int i = 0; i < count; ++i) ps.push_back(std::string(10 + r() % 200, char('a' + r() % 26)));
+      for (int i = 0; i < count; ++i) {
+        codec::event_in e;
+        e.stream = "crash-sync";
+        e.type = "Crash";
+        e.id = codec::event_id::generate_v7();
+        e.content_type = "text/plain";
+        e.data = std::as_bytes(std::span(ps[std::size_t(i)].data(), ps[std::size_t(i)].size()));
+        es.push_back(e);
+      }
+      storage::append_request req;
+      req.events = es;
+      auto res = log.append_sync(req);
+      if (!res) {
+        std::fprintf(stderr, "append_sync: %s\n", res.error().message.c_str());
+        _exit(1);
+      }
+      std::lock_guard g(mu);
+      for (std::size_t i = 0; i < res->events.size(); ++i) report(res->events[i].offset, es[i].id);
+    }
+  });
+  sync_appender.detach();  // runs until the kill
   for (std::uint64_t n = 0;; ++n) {
+    // Now and then the windows pause, so that the sync thread finds the
+    // log idle and leads its own group commit.
+    if (rng() % 4 == 0) std::this_thread::sleep_for(std::chrono::microseconds(rng() % 2000));
     // A few requests in flight at once so group commit is in play.
     const int in_flight = 1 + int(rng() % 8);
     std::vector<std::vector<std::string>> payloads{std::size_t(in_flight)};
