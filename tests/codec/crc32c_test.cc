@@ -38,6 +38,16 @@ TEST_CASE("crc32c: hardware and portable agree on random data at every length an
       REQUIRE(crc32c(s) == crc32c_portable(s));
     }
   }
+  // Past 3 x 256 and 3 x 8192 bytes the hardware path runs three streams
+  // and joins them: lengths on and around those block edges.
+  for (std::size_t len : {767u, 768u, 769u, 775u, 776u, 1536u, 1543u, 24'575u, 24'576u, 24'577u, 24'583u,
+                          25'344u, 49'152u, 49'160u, 50'000u, 200'003u}) {
+    const auto d = random_bytes(len + 8, len);
+    for (std::size_t offset : {0u, 3u}) {
+      const auto s = std::span<const std::byte>(d).subspan(offset, len);
+      REQUIRE(crc32c(s, 0x1234u) == crc32c_portable(s, 0x1234u));
+    }
+  }
   for (std::uint64_t seed = 1; seed <= 20; ++seed) {
     const auto big = random_bytes(4096 + seed * 37, seed);
     REQUIRE(crc32c(big, static_cast<std::uint32_t>(seed)) ==
