@@ -90,9 +90,10 @@ std::vector<std::byte> raw_payload(workload& work, std::size_t bytes) {
 }
 
 // Runs a raw_writer on a thread of its own: each write is handed over with a
-// condition variable and the caller waits for it, as a caller of
-// append_sync() waits for the log's I/O thread. Diagnostic: the latency
-// floor of any design with a separate I/O thread, no log logic included.
+// condition variable and the caller waits for it, as an append queued for
+// the log's I/O thread is. Diagnostic: the latency floor of any design with
+// a separate I/O thread, no log logic included (a lone append_sync() leads
+// its own write since session 12 and no longer pays this hand-over).
 class handoff_writer {
  public:
   explicit handoff_writer(raw_writer& w) : w_(w), thread_([this] { loop(); }) {}

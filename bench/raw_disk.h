@@ -14,7 +14,7 @@ namespace muninn::bench::storage_bench {
 
 // Single writes of `bytes` + fdatasync one at a time: the disk's latency
 // floor. With `handoff`, each write runs on a second thread the caller hands
-// it to, as append_sync() hands an append to the log's I/O thread.
+// it to, as a queued append is handed to the log's I/O thread.
 row run_raw_latency(std::size_t bytes, bool handoff, const bench_options& opt, workload& work, scratch& tmp,
                     failure& fail, std::size_t writes = 0, latency_histogram* also = nullptr);
 
