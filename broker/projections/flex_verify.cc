@@ -169,9 +169,16 @@ class walk {
     if (seen > 0 && elem_type != flexbuffers::FBT_NULL) return {true, n};
     if (elem_type == flexbuffers::FBT_NULL) {
       if (!from(at + bytes, n)) return {false, 0};
+      // The budget only ever shrinks, so taking the n values at once
+      // refuses exactly what counting them one by one would.
+      if (n > nodes_left_) return {false, 0};
+      nodes_left_ -= n;
       const std::uint8_t* types = p + bytes;
       for (std::size_t i = 0; i < n; ++i) {
-        if (!node() || !ref(p + i * width, width, types[i])) return {false, 0};
+        // Inline scalars (most values) need nothing more: no call for them.
+        const unsigned t = types[i] >> 2;
+        if (t <= flexbuffers::FBT_FLOAT || t == flexbuffers::FBT_BOOL) continue;
+        if (!ref(p + i * width, width, types[i])) return {false, 0};
       }
     } else if (elem_type == flexbuffers::FBT_KEY) {
       for (std::size_t i = 0; i < n; ++i) {
