@@ -164,7 +164,7 @@ struct exact_copy {
   std::unique_ptr<std::uint8_t[]> bytes;
   std::size_t size;
   explicit exact_copy(const std::vector<std::uint8_t>& v) : bytes(new std::uint8_t[v.empty() ? 1 : v.size()]), size(v.size()) {
-    std::memcpy(bytes.get(), v.data(), v.size());
+    if (!v.empty()) std::memcpy(bytes.get(), v.data(), v.size());
   }
 };
 
