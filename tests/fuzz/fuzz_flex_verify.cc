@@ -15,11 +15,10 @@
 #include <string>
 
 #include "broker/projections/flex_verify.h"
+#include "tests/fuzz/seed_hook.h"
 #include "tests/projections/flex_reference.h"
 
-namespace {
-
-void write_seeds(const std::string& dir) {
+void muninn::fuzz::write_seeds(const std::string& dir) {
   int n = 0;
   auto put = [&](flexbuffers::Builder& b) {
     b.Finish();
@@ -64,16 +63,6 @@ void write_seeds(const std::string& dir) {
   flexbuffers::Builder s;
   s.String(std::string(300, 'x'));
   put(s);
-}
-
-}  // namespace
-
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  if (const char* dir = std::getenv("MUNINN_FUZZ_WRITE_SEEDS")) {
-    write_seeds(dir);
-    std::exit(0);
-  }
-  return 0;
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
