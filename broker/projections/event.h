@@ -15,6 +15,8 @@
 #include <string_view>
 #include <vector>
 
+#include "broker/projections/flex_verify.h"
+
 namespace muninn::projections {
 
 // Where an event sits in its topic: the order of events within a partition
@@ -40,9 +42,9 @@ struct event_view {
 };
 
 // Turns stored data (application/x-flexbuffers or application/json) into a
-// verified FlexBuffer root. Verification bounds every read a projection
-// makes, including keys (FlatBuffers 2.0.8's verifier does not check that
-// a key ends inside the buffer, so keys are checked here as well).
+// verified FlexBuffer root. Verification (flex_verifier, one walk) bounds
+// every read a projection makes, including keys: FlatBuffers 2.0.8's
+// verifier does not check that a key ends inside the buffer.
 class data_reader {
  public:
   // nullopt when the data cannot be read; the reference stays valid until
@@ -58,7 +60,7 @@ class data_reader {
  private:
   std::vector<std::byte> aligned_;
   std::span<const std::byte> copied_;
-  std::vector<std::uint8_t> reuse_;
+  flex_verifier verifier_;
 };
 
 // Typed, bounded reads from a verified map: absent or ill-typed is nullopt,

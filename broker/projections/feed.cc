@@ -1,5 +1,6 @@
 #include "broker/projections/feed.h"
 
+#include <algorithm>
 #include <cstring>
 #include <span>
 #include <string_view>
@@ -13,38 +14,39 @@ std::string_view view(const flatbuffers::String* s) {
   return s ? std::string_view(s->c_str(), s->size()) : std::string_view{};
 }
 
-// Calls fn(i) for each event index of `batch` whose offset is in [from, to).
+// Calls fn(event, offset) for each event of `batch` whose offset is in
+// [from, to). The batch's own fields are read once here, not per event.
 template <class F>
 std::uint64_t for_each_in(const fb::RecordBatch& batch, std::uint64_t from, std::uint64_t to, F&& fn) {
   const auto* events = batch.events();
   if (!events) return 0;
   const std::uint64_t base = batch.base_offset();
-  std::uint64_t n = 0;
-  for (flatbuffers::uoffset_t i = 0; i < events->size(); ++i) {
-    const std::uint64_t offset = base + i;
-    if (offset < from) continue;
-    if (offset >= to) break;
-    fn(i);
-    ++n;
+  if (to <= base) return 0;
+  const std::uint64_t size = events->size();
+  // Offsets are base + index: the range is an index range.
+  const std::uint64_t first = from > base ? from - base : 0;
+  const std::uint64_t last = std::min(size, to - base);
+  for (std::uint64_t i = first; i < last; ++i) {
+    fn(*events->Get(static_cast<flatbuffers::uoffset_t>(i)), base + i);
   }
-  return n;
+  return last > first ? last - first : 0;
 }
 
 }  // namespace
 
-event_view feeder::event_of(std::uint32_t partition, const fb::RecordBatch& batch, flatbuffers::uoffset_t i) {
-  const auto* e = batch.events()->Get(i);
+event_view feeder::event_of(const fb::Event& e, position at, std::int64_t commit_time) {
   event_view v;
-  v.at = position{partition, batch.base_offset() + i};
+  v.at = at;
   // An event without its own business time took the commit time as it
   // (domain.md envelope), so the projection sees the same either way.
-  v.time = e->time() != 0 ? e->time() : batch.commit_time();
-  v.version = e->version();
-  v.stream = view(e->stream());
-  v.type = view(e->type());
-  if (const auto* d = e->data()) {
+  const std::int64_t time = e.time();
+  v.time = time != 0 ? time : commit_time;
+  v.version = e.version();
+  v.stream = view(e.stream());
+  v.type = view(e.type());
+  if (const auto* d = e.data()) {
     const auto bytes = std::as_bytes(std::span<const std::uint8_t>(d->data(), d->size()));
-    if (auto root = reader_.read(view(e->content_type()), bytes)) {
+    if (auto root = reader_.read(view(e.content_type()), bytes)) {
       v.data = *root;
       v.data_ok = true;
     }
@@ -54,13 +56,17 @@ event_view feeder::event_of(std::uint32_t partition, const fb::RecordBatch& batc
 
 std::uint64_t feeder::apply_batch(projection& p, std::uint32_t partition, const fb::RecordBatch& batch,
                                   std::uint64_t from, std::uint64_t to) {
-  return for_each_in(batch, from, to, [&](flatbuffers::uoffset_t i) { p.apply(event_of(partition, batch, i)); });
+  const std::int64_t commit_time = batch.commit_time();
+  return for_each_in(batch, from, to, [&](const fb::Event& e, std::uint64_t offset) {
+    p.apply(event_of(e, position{partition, offset}, commit_time));
+  });
 }
 
 std::uint64_t feeder::decode_batch(decoded_events& out, std::uint32_t partition, const fb::RecordBatch& batch,
                                    std::uint64_t from, std::uint64_t to) {
-  return for_each_in(batch, from, to, [&](flatbuffers::uoffset_t i) {
-    out.events_.push_back(event_of(partition, batch, i));
+  const std::int64_t commit_time = batch.commit_time();
+  return for_each_in(batch, from, to, [&](const fb::Event& e, std::uint64_t offset) {
+    out.events_.push_back(event_of(e, position{partition, offset}, commit_time));
     if (const auto c = reader_.copied(); !c.empty()) {
       // The reader's copy is overwritten by its next read: keep one.
       const std::size_t at = (out.arena_.size() + 7) & ~std::size_t{7};

@@ -80,7 +80,7 @@ class feeder {
   static void apply(projection& p, const decoded_events& events);
 
  private:
-  event_view event_of(std::uint32_t partition, const fb::RecordBatch& batch, flatbuffers::uoffset_t i);
+  event_view event_of(const fb::Event& e, position at, std::int64_t commit_time);
   data_reader reader_;
 };
 

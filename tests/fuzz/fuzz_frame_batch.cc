@@ -15,6 +15,7 @@
 #include "codec/batch_generated.h"
 #include "codec/frame.h"
 #include "codec/json.h"
+#include "tests/fuzz/seed_hook.h"
 
 namespace {
 
@@ -38,7 +39,9 @@ void write_file(const std::string& dir, const std::string& name, std::span<const
   out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
 }
 
-void write_seeds(const std::string& dir) {
+}  // namespace
+
+void muninn::fuzz::write_seeds(const std::string& dir) {
   batch_builder builder;
   hash256 hash{};
   std::vector<std::byte> two_frames;
@@ -80,16 +83,6 @@ void write_seeds(const std::string& dir) {
   write_file(dir, "frames-concatenated", two_frames);
   const auto small = encode_frame(std::as_bytes(std::span(std::string_view("not a batch"))));
   write_file(dir, "frame-not-a-batch", small);
-}
-
-}  // namespace
-
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  if (const char* dir = std::getenv("MUNINN_FUZZ_WRITE_SEEDS")) {
-    write_seeds(dir);
-    std::exit(0);
-  }
-  return 0;
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -2,12 +2,14 @@
 # Builds the libFuzzer target in its own clang tree and runs it for a bounded
 # time on a generated seed corpus. Used by the ctest
 # "fuzz: frame+batch decoder (bounded)"; runnable by hand too.
-#   usage: run-fuzz.sh BUILD_DIR     (env: MUNINN_FUZZ_SECONDS, default 60)
+#   usage: run-fuzz.sh BUILD_DIR [TARGET]   (env: MUNINN_FUZZ_SECONDS, default 60)
+# TARGET is frame_batch (default) or flex_verify.
 # Fails (never skips) when clang or the libFuzzer runtime is missing.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-build=${1:?usage: run-fuzz.sh BUILD_DIR}
+build=${1:?usage: run-fuzz.sh BUILD_DIR [TARGET]}
+target=${2:-frame_batch}
 seconds=${MUNINN_FUZZ_SECONDS:-60}
 cc=${MUNINN_FUZZ_CC:-clang}
 cxx=${MUNINN_FUZZ_CXX:-clang++}
@@ -34,8 +36,8 @@ fi
 # clang tree never builds storage or the broker.
 CC="$cc" CXX="$cxx" cmake -S "$here" -B "$build" -DCMAKE_CXX_COMPILER="$cxx" -DMUNINN_FUZZ=ON \
   > "$tmp/configure.log" 2>&1 || { cat "$tmp/configure.log" >&2; fail "configure failed"; }
-cmake --build "$build" -j2 --target muninn_fuzz_frame_batch
-bin="$build/bin/muninn_fuzz_frame_batch"
+cmake --build "$build" -j2 --target "muninn_fuzz_$target"
+bin="$build/bin/muninn_fuzz_$target"
 
 corpus="$tmp/corpus"
 mkdir -p "$corpus" "$build/artifacts"
