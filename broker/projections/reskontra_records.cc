@@ -2,6 +2,7 @@
 // little-endian value encoding (docs/projections-reskontra.md, "Records"),
 // take_changes(), load() and for_each_record().
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <span>
 #include <type_traits>
@@ -72,11 +73,17 @@ class writer {
     at_ = buf_;
   }
   void room(std::size_t n) {
-    if (static_cast<std::size_t>(buf_ + sizeof buf_ - at_) < n) flush();
+    if (static_cast<std::size_t>(buf_ + sizeof buf_ - at_) < n) [[unlikely]] flush();
   }
-  writer& le(std::uint64_t v, int n) {
+  // Writes all eight bytes (room for them is made) and keeps `n`: one
+  // store, however wide the field.
+  [[gnu::always_inline]] writer& le(std::uint64_t v, int n) {
     room(8);
-    for (int i = 0; i < 8; ++i) at_[i] = static_cast<char>(v >> (8 * i));  // one store
+    if constexpr (std::endian::native == std::endian::little) {
+      std::memcpy(at_, &v, 8);
+    } else {
+      for (int i = 0; i < 8; ++i) at_[i] = static_cast<char>(v >> (8 * i));
+    }
     at_ += n;
     return *this;
   }

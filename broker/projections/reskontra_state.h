@@ -10,17 +10,24 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <optional>
 #include <limits>
 #include <memory>
+#include <new>
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <vector>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #include "broker/projections/event.h"
 #include "broker/projections/reskontra.h"
@@ -100,22 +107,111 @@ inline std::uint64_t hash_id(std::string_view s) noexcept {
   return h;
 }
 
+// Memory of 2 MiB blocks asked to be backed by huge pages (zeroed_array).
+// Blocks are never freed before the owner, and are only taken once the
+// owner has outgrown its first allocation, so a small state (a test's)
+// does not pay for whole huge pages.
+inline constexpr std::size_t huge_page = std::size_t{2} << 20;
+
+inline void* huge_alloc(std::size_t bytes) {
+  const std::size_t rounded = (bytes + huge_page - 1) / huge_page * huge_page;
+  void* p = std::aligned_alloc(huge_page, rounded);
+  if (p == nullptr) throw std::bad_alloc();
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  ::madvise(p, rounded, MADV_HUGEPAGE);
+#endif
+  return p;
+}
+
+// A zeroed array of a trivial type that, once it is large, is asked to be
+// backed by huge pages (Linux's madvise; a hint, no I/O): a large state's
+// id tables are probed at random, and with 4 KiB pages nearly every probe
+// missed the TLB as well as the cache.
+template <class T>
+class zeroed_array {
+  static_assert(std::is_trivially_copyable_v<T> && std::is_trivially_destructible_v<T>);
+
+ public:
+  zeroed_array() = default;
+  explicit zeroed_array(std::size_t n) : n_(n) {
+    const std::size_t bytes = n * sizeof(T);
+    if (bytes >= huge_page) {
+      void* p = huge_alloc(bytes);
+      std::memset(p, 0, bytes);
+      p_.reset(static_cast<T*>(p));
+    } else {
+      p_.reset(static_cast<T*>(std::calloc(n, sizeof(T))));
+      if (p_ == nullptr && n != 0) throw std::bad_alloc();
+    }
+  }
+  bool empty() const noexcept { return n_ == 0; }
+  std::size_t size() const noexcept { return n_; }
+  T& operator[](std::size_t i) noexcept { return p_.get()[i]; }
+  const T& operator[](std::size_t i) const noexcept { return p_.get()[i]; }
+  const T* begin() const noexcept { return p_.get(); }
+  const T* end() const noexcept { return p_.get() + n_; }
+
+ private:
+  struct freer {
+    void operator()(T* p) const noexcept { std::free(p); }
+  };
+  std::unique_ptr<T, freer> p_;
+  std::size_t n_ = 0;
+};
+
 // Entities in fixed chunks: growing never moves one (pointers stay valid,
-// no copying of the whole state at each doubling). Creation order.
+// no copying of the whole state at each doubling). Creation order. The
+// first chunk comes from operator new, later ones from huge-page blocks.
 template <class T>
 class chunked {
  public:
   static constexpr std::size_t chunk = 2048;
+  static constexpr std::size_t chunk_bytes = chunk * sizeof(T);
+
+  chunked() = default;
+  chunked(const chunked&) = delete;
+  chunked& operator=(const chunked&) = delete;
+  ~chunked() {
+    for (T* c : chunks_) std::destroy_n(c, chunk);
+    if (!chunks_.empty()) ::operator delete(chunks_.front(), std::align_val_t{alignof(T)});
+    for (void* b : blocks_) std::free(b);
+  }
+
   T& operator[](std::size_t i) noexcept { return chunks_[i / chunk][i % chunk]; }
   const T& operator[](std::size_t i) const noexcept { return chunks_[i / chunk][i % chunk]; }
   std::size_t size() const noexcept { return size_; }
   T& emplace_back() {
-    if (size_ == chunks_.size() * chunk) chunks_.push_back(std::make_unique<T[]>(chunk));
+    if (size_ == chunks_.size() * chunk) add_chunk();
     return (*this)[size_++];
   }
 
  private:
-  std::vector<std::unique_ptr<T[]>> chunks_;
+  void add_chunk() {
+    void* at;
+    if (chunks_.empty()) {
+      at = ::operator new(chunk_bytes, std::align_val_t{alignof(T)});
+    } else {
+      if (left_ < chunk_bytes) {
+        const std::size_t bytes = std::max(huge_page, chunk_bytes) * 4;
+        blocks_.reserve(blocks_.size() + 1);
+        next_ = static_cast<char*>(huge_alloc(bytes));
+        blocks_.push_back(next_);
+        left_ = (bytes + huge_page - 1) / huge_page * huge_page;
+      }
+      at = next_;
+      next_ += chunk_bytes;
+      left_ -= chunk_bytes;
+    }
+    chunks_.reserve(chunks_.size() + 1);
+    T* c = static_cast<T*>(at);
+    std::uninitialized_value_construct_n(c, chunk);
+    chunks_.push_back(c);
+  }
+
+  std::vector<T*> chunks_;
+  std::vector<void*> blocks_;
+  char* next_ = nullptr;
+  std::size_t left_ = 0;
   std::size_t size_ = 0;
 };
 
@@ -249,15 +345,15 @@ class id_table {
     slots_[i] = slot{tag, idx};
   }
   void grow() {
-    std::vector<slot> old = std::move(slots_);
-    slots_.assign(old.empty() ? 1024 : old.size() * 2, slot{});
+    zeroed_array<slot> old = std::move(slots_);
+    slots_ = zeroed_array<slot>(old.empty() ? 1024 : old.size() * 2);
     mask_ = slots_.size() - 1;
     for (const auto& s : old) {
       if (s.idx != 0) place(s.tag, s.idx);
     }
   }
 
-  std::vector<slot> slots_;
+  zeroed_array<slot> slots_;  // an all-zero slot is empty
   std::size_t mask_ = 0;
   chunked<node> items_;
 };
