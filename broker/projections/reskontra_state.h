@@ -52,6 +52,24 @@ std::optional<account_code> pack_account(std::string_view s) noexcept;
 // text is never stored, only its code.
 std::string account_text(account_code c);
 
+// Memory in 2 MiB-aligned blocks asked to be backed by huge pages (Linux's
+// madvise: a hint, no I/O; freed with std::free). A large state's id
+// tables, entities and texts are reached at random, and with 4 KiB pages
+// nearly every such access missed the TLB as well as the cache. The
+// containers take it only once they have outgrown a first allocation, so
+// a small state (a test's) does not pay for whole huge pages.
+inline constexpr std::size_t huge_page = std::size_t{2} << 20;
+
+inline void* huge_alloc(std::size_t bytes) {
+  const std::size_t rounded = (bytes + huge_page - 1) / huge_page * huge_page;
+  void* p = std::aligned_alloc(huge_page, rounded);
+  if (p == nullptr) throw std::bad_alloc();
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  ::madvise(p, rounded, MADV_HUGEPAGE);
+#endif
+  return p;
+}
+
 // Bytes that never move: entities keep string_views into it. Texts are
 // never freed (a replaced one stays), which costs little next to the log
 // they come from.
@@ -62,13 +80,19 @@ class arena {
     if (s.size() > left_) {
       if (s.size() > block / 4) {
         // A long text gets a block of its own; the current one goes on.
-        blocks_.push_back(std::make_unique<char[]>(s.size()));
+        blocks_.push_back(std::make_unique_for_overwrite<char[]>(s.size()));
         std::memcpy(blocks_.back().get(), s.data(), s.size());
         return {blocks_.back().get(), s.size()};
       }
-      blocks_.push_back(std::make_unique<char[]>(block));
-      next_ = blocks_.back().get();
-      left_ = block;
+      if (blocks_.empty() && huge_.empty()) {
+        blocks_.push_back(std::make_unique_for_overwrite<char[]>(block));
+        next_ = blocks_.back().get();
+      } else {
+        // Past the first block: huge pages, as the entities (chunked).
+        huge_.emplace_back(static_cast<char*>(huge_alloc(huge_page)));
+        next_ = huge_.back().get();
+      }
+      left_ = huge_.empty() ? block : huge_page;
     }
     char* at = next_;
     std::memcpy(at, s.data(), s.size());
@@ -79,7 +103,11 @@ class arena {
 
  private:
   static constexpr std::size_t block = 256 * 1024;
+  struct freer {
+    void operator()(char* p) const noexcept { std::free(p); }
+  };
   std::vector<std::unique_ptr<char[]>> blocks_;
+  std::vector<std::unique_ptr<char, freer>> huge_;
   char* next_ = nullptr;
   std::size_t left_ = 0;
 };
@@ -107,26 +135,7 @@ inline std::uint64_t hash_id(std::string_view s) noexcept {
   return h;
 }
 
-// Memory of 2 MiB blocks asked to be backed by huge pages (zeroed_array).
-// Blocks are never freed before the owner, and are only taken once the
-// owner has outgrown its first allocation, so a small state (a test's)
-// does not pay for whole huge pages.
-inline constexpr std::size_t huge_page = std::size_t{2} << 20;
-
-inline void* huge_alloc(std::size_t bytes) {
-  const std::size_t rounded = (bytes + huge_page - 1) / huge_page * huge_page;
-  void* p = std::aligned_alloc(huge_page, rounded);
-  if (p == nullptr) throw std::bad_alloc();
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-  ::madvise(p, rounded, MADV_HUGEPAGE);
-#endif
-  return p;
-}
-
-// A zeroed array of a trivial type that, once it is large, is asked to be
-// backed by huge pages (Linux's madvise; a hint, no I/O): a large state's
-// id tables are probed at random, and with 4 KiB pages nearly every probe
-// missed the TLB as well as the cache.
+// A zeroed array of a trivial type, in huge_alloc() memory from 2 MiB on.
 template <class T>
 class zeroed_array {
   static_assert(std::is_trivially_copyable_v<T> && std::is_trivially_destructible_v<T>);
