@@ -10,24 +10,17 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <optional>
 #include <limits>
 #include <memory>
-#include <new>
 #include <span>
 #include <string>
 #include <string_view>
-#include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <vector>
-
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
 
 #include "broker/projections/event.h"
 #include "broker/projections/reskontra.h"
@@ -52,24 +45,6 @@ std::optional<account_code> pack_account(std::string_view s) noexcept;
 // text is never stored, only its code.
 std::string account_text(account_code c);
 
-// Memory in 2 MiB-aligned blocks asked to be backed by huge pages (Linux's
-// madvise: a hint, no I/O; freed with std::free). A large state's id
-// tables, entities and texts are reached at random, and with 4 KiB pages
-// nearly every such access missed the TLB as well as the cache. The
-// containers take it only once they have outgrown a first allocation, so
-// a small state (a test's) does not pay for whole huge pages.
-inline constexpr std::size_t huge_page = std::size_t{2} << 20;
-
-inline void* huge_alloc(std::size_t bytes) {
-  const std::size_t rounded = (bytes + huge_page - 1) / huge_page * huge_page;
-  void* p = std::aligned_alloc(huge_page, rounded);
-  if (p == nullptr) throw std::bad_alloc();
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-  ::madvise(p, rounded, MADV_HUGEPAGE);
-#endif
-  return p;
-}
-
 // Bytes that never move: entities keep string_views into it. Texts are
 // never freed (a replaced one stays), which costs little next to the log
 // they come from.
@@ -80,19 +55,13 @@ class arena {
     if (s.size() > left_) {
       if (s.size() > block / 4) {
         // A long text gets a block of its own; the current one goes on.
-        blocks_.push_back(std::make_unique_for_overwrite<char[]>(s.size()));
+        blocks_.push_back(std::make_unique<char[]>(s.size()));
         std::memcpy(blocks_.back().get(), s.data(), s.size());
         return {blocks_.back().get(), s.size()};
       }
-      if (blocks_.empty() && huge_.empty()) {
-        blocks_.push_back(std::make_unique_for_overwrite<char[]>(block));
-        next_ = blocks_.back().get();
-      } else {
-        // Past the first block: huge pages, as the entities (chunked).
-        huge_.emplace_back(static_cast<char*>(huge_alloc(huge_page)));
-        next_ = huge_.back().get();
-      }
-      left_ = huge_.empty() ? block : huge_page;
+      blocks_.push_back(std::make_unique<char[]>(block));
+      next_ = blocks_.back().get();
+      left_ = block;
     }
     char* at = next_;
     std::memcpy(at, s.data(), s.size());
@@ -103,11 +72,7 @@ class arena {
 
  private:
   static constexpr std::size_t block = 256 * 1024;
-  struct freer {
-    void operator()(char* p) const noexcept { std::free(p); }
-  };
   std::vector<std::unique_ptr<char[]>> blocks_;
-  std::vector<std::unique_ptr<char, freer>> huge_;
   char* next_ = nullptr;
   std::size_t left_ = 0;
 };
@@ -135,92 +100,22 @@ inline std::uint64_t hash_id(std::string_view s) noexcept {
   return h;
 }
 
-// A zeroed array of a trivial type, in huge_alloc() memory from 2 MiB on.
-template <class T>
-class zeroed_array {
-  static_assert(std::is_trivially_copyable_v<T> && std::is_trivially_destructible_v<T>);
-
- public:
-  zeroed_array() = default;
-  explicit zeroed_array(std::size_t n) : n_(n) {
-    const std::size_t bytes = n * sizeof(T);
-    if (bytes >= huge_page) {
-      void* p = huge_alloc(bytes);
-      std::memset(p, 0, bytes);
-      p_.reset(static_cast<T*>(p));
-    } else {
-      p_.reset(static_cast<T*>(std::calloc(n, sizeof(T))));
-      if (p_ == nullptr && n != 0) throw std::bad_alloc();
-    }
-  }
-  bool empty() const noexcept { return n_ == 0; }
-  std::size_t size() const noexcept { return n_; }
-  T& operator[](std::size_t i) noexcept { return p_.get()[i]; }
-  const T& operator[](std::size_t i) const noexcept { return p_.get()[i]; }
-  const T* begin() const noexcept { return p_.get(); }
-  const T* end() const noexcept { return p_.get() + n_; }
-
- private:
-  struct freer {
-    void operator()(T* p) const noexcept { std::free(p); }
-  };
-  std::unique_ptr<T, freer> p_;
-  std::size_t n_ = 0;
-};
-
 // Entities in fixed chunks: growing never moves one (pointers stay valid,
-// no copying of the whole state at each doubling). Creation order. The
-// first chunk comes from operator new, later ones from huge-page blocks.
+// no copying of the whole state at each doubling). Creation order.
 template <class T>
 class chunked {
  public:
   static constexpr std::size_t chunk = 2048;
-  static constexpr std::size_t chunk_bytes = chunk * sizeof(T);
-
-  chunked() = default;
-  chunked(const chunked&) = delete;
-  chunked& operator=(const chunked&) = delete;
-  ~chunked() {
-    for (T* c : chunks_) std::destroy_n(c, chunk);
-    if (!chunks_.empty()) ::operator delete(chunks_.front(), std::align_val_t{alignof(T)});
-    for (void* b : blocks_) std::free(b);
-  }
-
   T& operator[](std::size_t i) noexcept { return chunks_[i / chunk][i % chunk]; }
   const T& operator[](std::size_t i) const noexcept { return chunks_[i / chunk][i % chunk]; }
   std::size_t size() const noexcept { return size_; }
   T& emplace_back() {
-    if (size_ == chunks_.size() * chunk) add_chunk();
+    if (size_ == chunks_.size() * chunk) chunks_.push_back(std::make_unique<T[]>(chunk));
     return (*this)[size_++];
   }
 
  private:
-  void add_chunk() {
-    void* at;
-    if (chunks_.empty()) {
-      at = ::operator new(chunk_bytes, std::align_val_t{alignof(T)});
-    } else {
-      if (left_ < chunk_bytes) {
-        const std::size_t bytes = std::max(huge_page, chunk_bytes) * 4;
-        blocks_.reserve(blocks_.size() + 1);
-        next_ = static_cast<char*>(huge_alloc(bytes));
-        blocks_.push_back(next_);
-        left_ = (bytes + huge_page - 1) / huge_page * huge_page;
-      }
-      at = next_;
-      next_ += chunk_bytes;
-      left_ -= chunk_bytes;
-    }
-    chunks_.reserve(chunks_.size() + 1);
-    T* c = static_cast<T*>(at);
-    std::uninitialized_value_construct_n(c, chunk);
-    chunks_.push_back(c);
-  }
-
-  std::vector<T*> chunks_;
-  std::vector<void*> blocks_;
-  char* next_ = nullptr;
-  std::size_t left_ = 0;
+  std::vector<std::unique_ptr<T[]>> chunks_;
   std::size_t size_ = 0;
 };
 
@@ -354,15 +249,15 @@ class id_table {
     slots_[i] = slot{tag, idx};
   }
   void grow() {
-    zeroed_array<slot> old = std::move(slots_);
-    slots_ = zeroed_array<slot>(old.empty() ? 1024 : old.size() * 2);
+    std::vector<slot> old = std::move(slots_);
+    slots_.assign(old.empty() ? 1024 : old.size() * 2, slot{});
     mask_ = slots_.size() - 1;
     for (const auto& s : old) {
       if (s.idx != 0) place(s.tag, s.idx);
     }
   }
 
-  zeroed_array<slot> slots_;  // an all-zero slot is empty
+  std::vector<slot> slots_;
   std::size_t mask_ = 0;
   chunked<node> items_;
 };
