@@ -146,7 +146,7 @@ void reskontra_projection::apply_prepared(const event_view& e, std::span<const s
   }
   if (!out) {
     s.drop_postings();
-    s.anomalies.push_back({e.at, e.time, std::string(e.type), out.error()});
+    s.anomalies.push_back({e.at, e.time, std::string(e.type), std::move(out.error())});
   }
 }
 

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,7 +24,20 @@
 namespace muninn::projections::reskontra_detail {
 
 
-using outcome = result<void, std::string>;
+// A handler's answer: applied, or refused with the anomaly's reason. Most
+// events apply, so success is one null pointer: no std::string to make,
+// move and destroy per event as result<void, std::string> would.
+class [[nodiscard]] outcome {
+ public:
+  outcome() = default;
+  outcome(unexpected<std::string> e) : reason_(std::make_unique<std::string>(std::move(e.error))) {}  // NOLINT
+  explicit operator bool() const noexcept { return reason_ == nullptr; }
+  // Only when refused.
+  std::string& error() const noexcept { return *reason_; }
+
+ private:
+  std::unique_ptr<std::string> reason_;
+};
 
 inline unexpected<std::string> refuse(std::string reason) { return unexpected{std::move(reason)}; }
 

@@ -2,6 +2,7 @@
 // little-endian value encoding (docs/projections-reskontra.md, "Records"),
 // take_changes(), load() and for_each_record().
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <span>
 #include <type_traits>
@@ -16,9 +17,17 @@ namespace {
 class writer {
  public:
   // Appends: a checkpoint encodes straight into record_changes' buffer.
+  // Fields go to a local buffer first and reach `out` in one append when
+  // the writer ends: a record is a dozen or more small fields, and a call
+  // into std::string for each cost more than the stores themselves.
   explicit writer(std::string& out) : out_(out) {}
+  ~writer() { flush(); }
+  writer(const writer&) = delete;
+  writer& operator=(const writer&) = delete;
+
   writer& u8(std::uint8_t v) {
-    out_.push_back(static_cast<char>(v));
+    room(1);
+    *at_++ = static_cast<char>(v);
     return *this;
   }
   writer& u32(std::uint32_t v) { return le(v, 4); }
@@ -27,39 +36,60 @@ class writer {
   writer& i64(std::int64_t v) { return le(static_cast<std::uint64_t>(v), 8); }
   writer& str(std::string_view s) {
     u32(static_cast<std::uint32_t>(s.size()));
-    out_.append(s);
+    if (s.size() > sizeof buf_ / 2) {
+      flush();
+      out_.append(s);
+    } else {
+      room(s.size());
+      std::memcpy(at_, s.data(), s.size());
+      at_ += s.size();
+    }
     return *this;
   }
   writer& cur(currency_code c) {
-    char t[3];
+    room(3);
     for (int i = 2; i >= 0; --i) {
       const unsigned v = c & 31u;
-      t[i] = v >= 1 && v <= 26 ? static_cast<char>('A' + v - 1) : '?';
+      at_[i] = v >= 1 && v <= 26 ? static_cast<char>('A' + v - 1) : '?';
       c = static_cast<currency_code>(c >> 5);
     }
-    out_.append(t, 3);
+    at_ += 3;
     return *this;
   }
   // As str(): the account's digits, leading zeros included.
   writer& account(account_code c) {
-    const unsigned digits = c >> 27;
+    const unsigned digits = c >> 27;  // at most 8: pack_account()
     u32(digits);
+    room(digits);
     std::uint32_t v = c & ((1u << 27) - 1);
-    const std::size_t at = out_.size();
-    out_.append(digits, '0');
-    for (unsigned i = digits; i-- > 0; v /= 10) out_[at + i] = static_cast<char>('0' + v % 10);
+    for (unsigned i = digits; i-- > 0; v /= 10) at_[i] = static_cast<char>('0' + v % 10);
+    at_ += digits;
     return *this;
   }
 
  private:
-  writer& le(std::uint64_t v, int n) {
-    // One append, not n push_backs: a checkpoint writes millions of these.
-    char b[8];
-    for (int i = 0; i < n; ++i) b[i] = static_cast<char>(v >> (8 * i));
-    out_.append(b, static_cast<std::size_t>(n));
+  void flush() {
+    out_.append(buf_, static_cast<std::size_t>(at_ - buf_));
+    at_ = buf_;
+  }
+  void room(std::size_t n) {
+    if (static_cast<std::size_t>(buf_ + sizeof buf_ - at_) < n) [[unlikely]] flush();
+  }
+  // Writes all eight bytes (room for them is made) and keeps `n`: one
+  // store, however wide the field.
+  [[gnu::always_inline]] writer& le(std::uint64_t v, int n) {
+    room(8);
+    if constexpr (std::endian::native == std::endian::little) {
+      std::memcpy(at_, &v, 8);
+    } else {
+      for (int i = 0; i < 8; ++i) at_[i] = static_cast<char>(v >> (8 * i));
+    }
+    at_ += n;
     return *this;
   }
   std::string& out_;
+  char buf_[512];
+  char* at_ = buf_;
 };
 
 // Bounded reads; a short or malformed value clears ok() and reads zeros.
@@ -258,6 +288,56 @@ void encode_any(const T& x, const state& s, std::string& out) {
   }
 }
 
+// What encoding an entity reads besides the entity itself: its texts in
+// the arena and the party it names. Asked for a few entities ahead, when
+// the entity is in cache, so that these misses overlap too.
+inline void prefetch(std::string_view s) {
+  if (!s.empty()) __builtin_prefetch(s.data());
+}
+void prefetch_texts(const receivable& x, const state&) {
+  if (x.party != nullptr) prefetch(x.party->id);
+  prefetch(x.invoice_no);
+  prefetch(x.ocr_ref);
+  prefetch(x.agency);
+}
+void prefetch_texts(const payable& x, const state&) {
+  if (x.party != nullptr) prefetch(x.party->id);
+  prefetch(x.supplier_invoice_no);
+  prefetch(x.approver);
+  prefetch(x.block_reason);
+}
+void prefetch_texts(const payment& x, const state&) {
+  prefetch(x.source_ref);
+  prefetch(x.ocr_ref);
+  prefetch(x.payer_name);
+}
+template <class Line>
+void prefetch_lines(std::span<const Line> lines) {
+  if (lines.empty()) return;
+  __builtin_prefetch(lines.data());
+  prefetch(lines.front().invoice_id);
+}
+void prefetch_texts(const allocation& x, const state& s) {
+  prefetch(x.payment_id);
+  prefetch(x.reversal_reason);
+  prefetch_lines(s.lines_of(x));
+}
+void prefetch_texts(const payment_order& x, const state& s) {
+  prefetch(x.reason_code);
+  prefetch_lines(s.lines_of(x));
+}
+void prefetch_texts(const plan& x, const state&) {
+  if (!x.invoice_ids.empty()) __builtin_prefetch(x.invoice_ids.data());
+  if (!x.installments.empty()) __builtin_prefetch(x.installments.data());
+}
+void prefetch_texts(const party_state& x, const state&) {
+  if (!x.credits.empty()) __builtin_prefetch(x.credits.data());
+}
+void prefetch_texts(const other_record& x, const state&) {
+  prefetch(x.ref);
+  prefetch(x.text);
+}
+
 // Records leave in ascending key order, and every key starts with its
 // kind's letter: the kinds in letter order, each sorted by id on its own,
 // give that order while sorting pointers instead of (key, value) strings.
@@ -279,12 +359,7 @@ class record_emitter {
         const char* ahead = reinterpret_cast<const char*>(xs[i + 8]);
         for (std::size_t line = 0; line < sizeof(T); line += 64) __builtin_prefetch(ahead + line);
       }
-      if constexpr (requires(const T& t) { t.party->id; }) {
-        if (i + 4 < xs.size() && xs[i + 4]->party != nullptr) {
-          __builtin_prefetch(xs[i + 4]->party);
-          __builtin_prefetch(xs[i + 4]->party->id.data());
-        }
-      }
+      if (i + 4 < xs.size()) prefetch_texts(*xs[i + 4], s_);
       const P x = xs[i];
       key_.assign(prefix).append(x->id);
       if constexpr (std::is_same_v<std::remove_cvref_t<Emit>, record_changes>) {
