@@ -73,16 +73,13 @@ void dispatch_projection::state::mottatt(const event_view& e, const prepared_eve
   f.avsender = avsendere.intern(p.avsender);
   f.konteringskode = intern_kontering(p.has_kontering ? std::optional(p.kontering) : std::nullopt);
   f.digital_kind = p.digital_kind;
-  f.digital_value.assign(p.digital_value());
   f.brevtype = p.brevtype;
   f.kun_digital = p.kun_digital;
-  f.tittel = texts.copy(p.tittel);
-  f.navn = texts.copy(p.navn);
-  f.history.reserve(5);  // MOTTATT, AKSEPTERT, VARSLET, SENDT_PRINT, PRINTET
-  auto& h = f.history.emplace_back();
-  h.time = e.time;
-  h.partition = e.at.partition;
-  h.offset = e.at.offset;
+  f.text = texts.copy({p.tittel, p.navn, p.digital_value()}).data();
+  f.tittel_size = static_cast<std::uint32_t>(p.tittel.size());
+  f.navn_size = static_cast<std::uint32_t>(p.navn.size());
+  f.digital_size = p.digital_size;
+  add_step(f, e);
   index(idx, p.id_hash, p.recipient_hash);
   mark(idx);
 }
@@ -108,7 +105,7 @@ void dispatch_projection::state::print_kvittering(const event_view& e, const pre
     return add_anomaly(idx, e, "illegal transition " + std::string(to_string(from)) + " -> PRINTET");
   }
   auto& f = items[idx];
-  f.print = p.receipt;
+  set_print(f, p.receipt);
   add_print(f.konteringskode, p.receipt);
   transition(idx, e, p, dispatch_status::printet);
 }

@@ -7,6 +7,47 @@
 namespace muninn::projections::dispatch_detail {
 namespace {
 
+// A field that is optional is looked up once, then tested for null and for
+// its type: the same answers as get_string/get_map/get_bool after a null
+// test, at one map lookup instead of two.
+std::optional<std::string_view> string_of(flexbuffers::Reference r) {
+  if (!r.IsString()) return std::nullopt;
+  const auto s = r.AsString();
+  return std::string_view(s.c_str(), s.length());
+}
+std::optional<flexbuffers::Map> map_of(flexbuffers::Reference r) {
+  if (!r.IsMap()) return std::nullopt;
+  return r.AsMap();
+}
+
+// norway::due_at, remembered per UTC hour of `from` on each thread (VARSLET
+// steps come in bursts of nearby times). Local midnights, and so every
+// boundary of a working day, fall on whole UTC hours, as do the hours
+// counted, so inside one open UTC hour the due instant is either fixed
+// (`from` on a day off: the count starts at the next working day) or moves
+// one for one with `from`. Two instants just after the hour tell which.
+// Whole hours themselves, and times outside 1970-2200, ask due_at.
+std::int64_t due_at(std::int64_t from, std::int64_t hours) {
+  constexpr std::int64_t hour = norway::micros_per_hour;
+  constexpr std::int64_t last = 7'258'118'400LL * 1'000'000;  // 2200-01-01T00:00:00Z
+  if (hours <= 0 || from <= 0 || from >= last || from % hour == 0) return norway::due_at(from, hours);
+  struct remembered {
+    std::int64_t hour = -1, hours = 0;
+    std::int64_t due = 0;  // due_at(first) for first = the hour + 1 µs
+    bool moves = false;
+  };
+  thread_local std::array<remembered, 512> memo;
+  const std::int64_t h = from / hour;
+  const std::int64_t first = h * hour + 1;
+  auto& m = memo[static_cast<std::size_t>(h) % memo.size()];
+  if (m.hour != h || m.hours != hours) {
+    const std::int64_t a = norway::due_at(first, hours), b = norway::due_at(first + 1, hours);
+    if (b != a && b != a + 1) return norway::due_at(from, hours);  // cannot happen; see above
+    m = {h, hours, a, b != a};
+  }
+  return m.moves ? m.due + (from - first) : m.due;
+}
+
 void prepare_mottatt(const event_view& e, const flexbuffers::Map& m, prepared_event& p) {
   auto refuse = [&](const char* reason) { p.reason = reason; };
   const auto avsender = get_string(m, "avsender");
@@ -21,8 +62,8 @@ void prepare_mottatt(const event_view& e, const flexbuffers::Map& m, prepared_ev
   p.tittel = *tittel;
   p.navn = *navn;
 
-  if (!(*mottaker)["digitalId"].IsNull()) {
-    const auto d = get_map(*mottaker, "digitalId");
+  if (const auto digital = (*mottaker)["digitalId"]; !digital.IsNull()) {
+    const auto d = map_of(digital);
     const auto type = d ? get_string(*d, "type") : std::nullopt;
     const auto value = d ? get_string(*d, "value") : std::nullopt;
     const auto parsed = type ? parse_id_kind(*type) : std::nullopt;
@@ -40,23 +81,22 @@ void prepare_mottatt(const event_view& e, const flexbuffers::Map& m, prepared_ev
     std::memcpy(p.digital.data(), normal->data(), normal->size());
     p.recipient_hash = recipient_index::hash(p.digital_kind, p.digital_value());
   }
-  if (!m["kunDigitalLevering"].IsNull()) {
-    const auto b = get_bool(m, "kunDigitalLevering");
-    if (!b) return refuse("kunDigitalLevering must be a boolean");
-    p.kun_digital = *b;
+  if (const auto b = m["kunDigitalLevering"]; !b.IsNull()) {
+    if (!b.IsBool()) return refuse("kunDigitalLevering must be a boolean");
+    p.kun_digital = b.AsBool();
   }
   if (p.kun_digital && p.digital_kind == no_digital_id) return refuse("kunDigitalLevering needs mottaker.digitalId");
-  if (!m["konteringskode"].IsNull()) {
-    const auto k = get_string(m, "konteringskode");
+  if (const auto code = m["konteringskode"]; !code.IsNull()) {
+    const auto k = string_of(code);
     if (!k) return refuse("konteringskode must be a string");
     p.has_kontering = true;
     p.kontering = *k;
   }
-  if (!m["utskriftskonfigurasjon"].IsNull()) {
-    const auto u = get_map(m, "utskriftskonfigurasjon");
+  if (const auto config = m["utskriftskonfigurasjon"]; !config.IsNull()) {
+    const auto u = map_of(config);
     if (!u) return refuse("utskriftskonfigurasjon must be an object");
-    if (!(*u)["brevtype"].IsNull()) {
-      const auto b = get_string(*u, "brevtype");
+    if (const auto brevtype = (*u)["brevtype"]; !brevtype.IsNull()) {
+      const auto b = string_of(brevtype);
       if (b == "APOST") {
         p.brevtype = 1;
       } else if (b == "BPOST") {
@@ -81,8 +121,8 @@ void prepare_status(const event_view& e, const flexbuffers::Map& m, const dispat
     p.text = *text;
     return;
   }
-  if (!m["detalj"].IsNull()) {
-    const auto detalj = get_string(m, "detalj");
+  if (const auto r = m["detalj"]; !r.IsNull()) {
+    const auto detalj = string_of(r);
     if (!detalj) {
       p.reason = "detalj must be a string";
       return;
@@ -93,7 +133,7 @@ void prepare_status(const event_view& e, const flexbuffers::Map& m, const dispat
   p.to = *to;
   // Whether the step is legal depends on the state; the due instant, should
   // it be VARSLET, only on the event's time.
-  if (p.to == dispatch_status::varslet) p.due = norway::due_at(e.time, c.deadline_working_hours);
+  if (p.to == dispatch_status::varslet) p.due = due_at(e.time, c.deadline_working_hours);
 }
 
 // "<field> is missing or not an integer >= 0", one literal per field.

@@ -14,11 +14,15 @@
 #include <array>
 #include <bit>
 #include <charconv>
+#include <cstddef>
 #include <cstring>
 #include <deque>
+#include <initializer_list>
 #include <limits>
 #include <map>
+#include <memory>
 #include <span>
+#include <type_traits>
 #include <unordered_map>
 
 #include "broker/projections/identifiers.h"
@@ -110,55 +114,139 @@ inline std::array<std::int64_t, 7> values_of(const print_receipt& p) {
           p.vekt_gram, p.produksjonskostnad_minor, p.porto_minor};
 }
 
-// The first cache line holds what a status step reads and writes (id,
-// status, avsender, dirty, varslet_slot, the history's pointers), so that
-// apply touches that line and the history's end.
+// A growable array whose elements live in a list_arena (below): 16 bytes
+// in the item instead of a vector's 24, and no malloc (and its header) per
+// item for its few entries.
+template <class T>
+struct arena_list {
+  T* data_ = nullptr;
+  std::uint32_t size_ = 0, room_ = 0;
+
+  const T* begin() const noexcept { return data_; }
+  const T* end() const noexcept { return data_ + size_; }
+  std::size_t size() const noexcept { return size_; }
+  bool empty() const noexcept { return size_ == 0; }
+  const T& front() const noexcept { return data_[0]; }
+  const T& back() const noexcept { return data_[size_ - 1]; }
+  const T& operator[](std::size_t i) const noexcept { return data_[i]; }
+};
+
+// Bump allocation for arena_lists, never freed while the projection lives:
+// the lists of items made one after the other lie side by side, so apply's
+// append and take_changes' read touch lines their neighbours share. A list
+// that outgrows its room moves to twice the room and leaves the old behind
+// (a lifecycle has at most a handful of steps; only loaded records can be
+// longer).
+template <class T>
+class list_arena {
+  static_assert(std::is_trivially_copyable_v<T>);
+
+ public:
+  // Appends a value-initialised T to `l`; `first_room` is its room when new.
+  T& push(arena_list<T>& l, std::uint32_t first_room) {
+    if (l.size_ == l.room_) {
+      const std::uint32_t room = l.room_ == 0 ? first_room : l.room_ * 2;
+      T* at = take(room);
+      if (l.size_ != 0) std::memcpy(static_cast<void*>(at), l.data_, l.size_ * sizeof(T));
+      l.data_ = at;
+      l.room_ = room;
+    }
+    T* slot = l.data_ + l.size_++;
+    *slot = T{};
+    return *slot;
+  }
+
+ private:
+  T* take(std::size_t n) {
+    if (n > block / 8) {  // a long list gets a block of its own
+      large_.push_back(std::make_unique<T[]>(n));
+      return large_.back().get();
+    }
+    if (n > left_) {
+      blocks_.push_back(std::make_unique<T[]>(block));
+      at_ = blocks_.back().get();
+      left_ = block;
+    }
+    T* out = at_;
+    at_ += n;
+    left_ -= n;
+    return out;
+  }
+  static constexpr std::size_t block = std::size_t{1} << 16;
+  std::vector<std::unique_ptr<T[]>> blocks_, large_;
+  T* at_ = nullptr;
+  std::size_t left_ = 0;
+};
+
+// Two cache lines. The first holds all a status step reads and writes (id,
+// status, avsender, dirty, varslet_slot, the history's place and size), so
+// that apply touches that line and the history's end; what only Mottatt,
+// take_changes and queries read is in the second. Rare parts (a print
+// receipt, anomalies) sit in the state's side tables, by index.
 struct alignas(64) forsendelse {
   event_id id;
-  std::uint32_t avsender = 0;        // interned (avsendere_)
-  std::uint32_t konteringskode = 0;  // interned (konteringskoder_); 0 = none
+  std::uint32_t avsender = 0;              // interned (avsendere_)
+  std::uint32_t konteringskode = 0;        // interned (konteringskoder_); 0 = none
+  std::uint32_t varslet_slot = no_slot;    // index in varslet_ while VARSLET
+  std::uint32_t same_recipient = no_slot;  // the previous item in its recipient_index chain
+  std::uint32_t print = no_slot;           // index in state::prints, if it has a receipt
+  std::uint32_t anomalies = no_slot;       // index in state::anomaly_lists, if it has any
   std::uint8_t digital_kind = no_digital_id;  // id_kind value
   std::uint8_t brevtype = 0;                  // 0 none, 1 APOST, 2 BPOST
   bool kun_digital = false;
   bool dirty = false;
   dispatch_status status = dispatch_status::mottatt;
-  std::uint32_t varslet_slot = no_slot;  // index in varslet_ while VARSLET
-  std::uint32_t same_recipient = no_slot;  // the previous item in its recipient_index chain
-  std::vector<history_entry> history;  // never empty: [0] is MOTTATT
+  arena_list<history_entry> history;  // never empty: [0] is MOTTATT
   // -- the first cache line ends here --
-  std::int64_t due = 0;                  // valid while VARSLET
-  std::string_view tittel, navn;  // in the state's text_arena
-  std::string digital_value;
-  std::optional<print_receipt> print;
-  std::vector<std::uint32_t> detaljer;  // one per history entry with has_detalj (detalj_texts)
-  std::vector<anomaly> anomalies;
+  arena_list<std::uint32_t> detaljer;  // one per history entry with has_detalj (detalj_texts)
+  std::int64_t due = 0;                // valid while VARSLET
+  // tittel, navn and the digital id's value, one after the other in the
+  // state's text_arena: one pointer for three texts.
+  const char* text = nullptr;
+  std::uint32_t tittel_size = 0, navn_size = 0, digital_size = 0;
+
+  std::string_view tittel() const noexcept { return {text, tittel_size}; }
+  std::string_view navn() const noexcept { return {text + tittel_size, navn_size}; }
+  std::string_view digital_value() const noexcept { return {text + tittel_size + navn_size, digital_size}; }
 };
+static_assert(sizeof(forsendelse) == 128);
+static_assert(offsetof(forsendelse, detaljer) == 64, "a status step's fields fill the first line");
 
 // Texts copied from events into the state, appended and never freed while
 // the projection lives: no heap string per text, and the texts of items
 // made one after the other lie side by side (take_changes reads fewer lines).
 class text_arena {
  public:
-  std::string_view copy(std::string_view s) {
-    if (s.empty()) return {};
-    if (s.size() > block / 8) {  // a large text gets a block of its own
-      large_.push_back(std::make_unique<char[]>(s.size()));
-      std::memcpy(large_.back().get(), s.data(), s.size());
-      return {large_.back().get(), s.size()};
+  // Copies the texts one after the other; the view spans them all.
+  std::string_view copy(std::initializer_list<std::string_view> parts) {
+    std::size_t n = 0;
+    for (const auto s : parts) n += s.size();
+    if (n == 0) return {};
+    char* at = take(n);
+    const std::string_view out(at, n);
+    for (const auto s : parts) {
+      if (!s.empty()) std::memcpy(at, s.data(), s.size());
+      at += s.size();
     }
-    if (s.size() > left_) {
-      blocks_.push_back(std::make_unique<char[]>(block));
-      at_ = blocks_.back().get();
-      left_ = block;
-    }
-    std::memcpy(at_, s.data(), s.size());
-    const std::string_view out(at_, s.size());
-    at_ += s.size();
-    left_ -= s.size();
     return out;
   }
 
  private:
+  char* take(std::size_t n) {
+    if (n > block / 8) {  // a large text gets a block of its own
+      large_.push_back(std::make_unique_for_overwrite<char[]>(n));
+      return large_.back().get();
+    }
+    if (n > left_) {
+      blocks_.push_back(std::make_unique_for_overwrite<char[]>(block));
+      at_ = blocks_.back().get();
+      left_ = block;
+    }
+    char* out = at_;
+    at_ += n;
+    left_ -= n;
+    return out;
+  }
   static constexpr std::size_t block = 1u << 20;
   std::vector<std::unique_ptr<char[]>> blocks_, large_;
   char* at_ = nullptr;
@@ -377,6 +465,7 @@ class chunked {
     return (*this)[size_++];
   }
   void push_back(T&& v) { emplace_back() = std::move(v); }
+  void pop_back() { (*this)[--size_] = T{}; }
 
  private:
   std::vector<std::unique_ptr<T[]>> chunks_;
@@ -531,7 +620,12 @@ struct dispatch_projection::state {
   chunked<forsendelse> items;
   id_table by_id;
   std::map<position, anomaly> orphans;
-  text_arena texts;  // items' tittel and navn
+  text_arena texts;  // items' tittel, navn and digital id
+  list_arena<history_entry> histories;
+  list_arena<std::uint32_t> detalj_lists;
+  // What few items have, by forsendelse::print and ::anomalies.
+  chunked<print_receipt> prints;
+  std::vector<std::vector<anomaly>> anomaly_lists;
   // Detalj texts: a few distinct ones in practice (the dispatch systems'
   // messages), so an id per history entry instead of a string each.
   interner detalj_texts;
@@ -608,10 +702,38 @@ struct dispatch_projection::state {
     }
   }
 
+  const print_receipt* print_of(const forsendelse& f) const noexcept {
+    return f.print == no_slot ? nullptr : &prints[f.print];
+  }
+  std::span<const anomaly> anomalies_of(const forsendelse& f) const noexcept {
+    if (f.anomalies == no_slot) return {};
+    return anomaly_lists[f.anomalies];
+  }
+  void set_print(forsendelse& f, const print_receipt& p) {
+    if (f.print == no_slot) {
+      f.print = static_cast<std::uint32_t>(prints.size());
+      prints.emplace_back();
+    }
+    prints[f.print] = p;
+  }
+  // Appends a history entry (its status MOTTATT, no detalj) and returns it.
+  history_entry& add_step(forsendelse& f, const event_view& e) {
+    // Room for MOTTATT, AKSEPTERT, VARSLET, SENDT_PRINT, PRINTET.
+    auto& h = histories.push(f.history, 5);
+    h.time = e.time;
+    h.partition = e.at.partition;
+    h.offset = e.at.offset;
+    return h;
+  }
+
   void add_anomaly(std::uint32_t idx, const event_view& e, std::string reason) {
     auto& f = items[idx];
-    if (f.anomalies.empty()) with_anomalies.push_back(idx);
-    f.anomalies.push_back(anomaly{e.at, std::string(bounded(e.type)), std::move(reason), {}});
+    if (f.anomalies == no_slot) {
+      with_anomalies.push_back(idx);
+      f.anomalies = static_cast<std::uint32_t>(anomaly_lists.size());
+      anomaly_lists.emplace_back();
+    }
+    anomaly_lists[f.anomalies].push_back(anomaly{e.at, std::string(bounded(e.type)), std::move(reason), {}});
     ++anomaly_total;
     mark(idx);
   }
@@ -637,7 +759,7 @@ struct dispatch_projection::state {
   void index(std::uint32_t idx) {
     const auto& f = items[idx];
     index(idx, id_table::hash(f.id),
-          f.digital_kind != no_digital_id ? recipient_index::hash(f.digital_kind, f.digital_value) : 0);
+          f.digital_kind != no_digital_id ? recipient_index::hash(f.digital_kind, f.digital_value()) : 0);
   }
   void index(std::uint32_t idx, std::uint64_t id_hash, std::uint64_t recipient_hash) {
     auto& f = items[idx];
@@ -646,12 +768,12 @@ struct dispatch_projection::state {
     hot[idx] = {f.avsender, f.status};
     if (f.avsender >= counts.size()) counts.resize(f.avsender + 1);
     ++counts[f.avsender][static_cast<std::size_t>(f.status)];
-    if (f.print) add_print(f.konteringskode, *f.print);
+    if (const auto* p = print_of(f)) add_print(f.konteringskode, *p);
     if (f.status == dispatch_status::varslet) {
       enter_varslet(idx, norway::due_at(f.history.back().time, config.deadline_working_hours));
     }
-    if (!f.anomalies.empty()) with_anomalies.push_back(idx);
-    anomaly_total += f.anomalies.size();
+    if (f.anomalies != no_slot) with_anomalies.push_back(idx);
+    anomaly_total += anomalies_of(f).size();
     if (f.digital_kind != no_digital_id) {
       f.same_recipient = by_mottaker.push(recipient_hash, idx);
     }
@@ -674,14 +796,11 @@ struct dispatch_projection::state {
     ++c[static_cast<std::size_t>(to)];
     f.status = to;
     hot[idx].status = to;
-    auto& h = f.history.emplace_back();
-    h.time = e.time;
-    h.partition = e.at.partition;
-    h.offset = e.at.offset;
+    auto& h = add_step(f, e);
     h.status = to;
     if (p.has_detalj) {
       h.has_detalj = true;
-      f.detaljer.push_back(detalj_texts.intern(p.detalj));
+      detalj_lists.push(f.detaljer, 2) = detalj_texts.intern(p.detalj);
     }
     if (to == dispatch_status::varslet) enter_varslet(idx, p.due);
     mark(idx);

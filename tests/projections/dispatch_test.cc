@@ -2,6 +2,8 @@
 
 #include "tests/projections/dispatch_test_util.h"
 
+#include "broker/projections/norway_calendar.h"
+
 using namespace dispatch_test;
 
 TEST_CASE("dispatch: statuses and the transition table", "[projections][dispatch]") {
@@ -359,4 +361,52 @@ TEST_CASE("dispatch: due at T, for print or digital delivery, in deadline order"
   apply(short_deadline, w2.status(0, at("2026-11-20T08:30:00Z"), a, "AKSEPTERT"));
   apply(short_deadline, w2.status(0, at("2026-11-20T09:00:00Z"), a, "VARSLET"));
   CHECK(q(short_deadline, "get", {{"id", a}}).ends_with(R"("due":"2026-11-20T17:00:00.000000Z"})"));
+}
+
+TEST_CASE("dispatch: the due instant is due_at's at every time of an hour, on working days and days off",
+          "[projections][dispatch][query]") {
+  // prepare() remembers the due instant per UTC hour: instants in one hour,
+  // whole hours, the microseconds around them, weekends, holidays and both
+  // summer time switches must all give what norway::due_at gives.
+  std::vector<std::int64_t> times;
+  for (const char* day : {"2026-11-20", "2026-11-21", "2026-11-22", "2026-03-28", "2026-03-29", "2026-04-01",
+                          "2026-04-02", "2026-05-16", "2026-10-24", "2026-10-25", "2026-12-24", "2031-12-31"}) {
+    for (const char* hour : {"00", "01", "02", "08", "21", "22", "23"}) {
+      const std::int64_t h = at(std::string(day) + "T" + hour + ":00:00Z");
+      for (const std::int64_t d : {0LL, 1LL, 2LL, 999'999LL, 1'800'000'000LL, 3'599'999'999LL}) times.push_back(h + d);
+      times.push_back(h - 1);
+    }
+  }
+  std::mt19937_64 rng(7);
+  const std::int64_t from = at("2024-01-01T00:00:00Z"), span = at("2036-01-01T00:00:00Z") - from;
+  for (int i = 0; i < 400; ++i) times.push_back(from + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(span)));
+  for (const int hours : {40, 1, 8}) {
+    INFO("deadline " << hours << " h");
+    mp::dispatch_projection p(mp::dispatch_config{hours});
+    writer w;
+    std::vector<std::pair<std::string, std::int64_t>> ids;
+    for (std::size_t i = 0; i < times.size(); ++i) {
+      const std::string id = uuid(static_cast<int>(i));
+      apply(p, w.mottatt(0, times[i], id, mottatt_json(id)));
+      apply(p, w.status(0, times[i], id, "AKSEPTERT"));
+      apply(p, w.status(0, times[i], id, "VARSLET"));
+      ids.emplace_back(id, times[i]);
+    }
+    // Prepared ahead on another path, too: the same instants.
+    std::vector<ev> events;
+    writer w2;
+    for (const auto& [id, t] : ids) {
+      events.push_back(w2.mottatt(0, t, id, mottatt_json(id)));
+      events.push_back(w2.status(0, t, id, "AKSEPTERT"));
+      events.push_back(w2.status(0, t, id, "VARSLET"));
+    }
+    mp::dispatch_projection split(mp::dispatch_config{hours});
+    apply_prepared_chunks(split, events, 64);
+    for (const auto& [id, t] : ids) {
+      INFO(muninn::codec::format_rfc3339_micros(t));
+      const std::string due = R"("due":")" + muninn::codec::format_rfc3339_micros(mp::norway::due_at(t, hours)) + "\"}";
+      CHECK(q(p, "get", {{"id", id}}).ends_with(due));
+      CHECK(q(split, "get", {{"id", id}}).ends_with(due));
+    }
+  }
 }
