@@ -70,8 +70,8 @@ void dispatch_projection::state::mottatt(const event_view& e, const prepared_eve
   const auto idx = static_cast<std::uint32_t>(items.size());
   auto& f = items.emplace_back();
   f.id = p.id;
-  f.avsender = avsendere.intern(p.avsender);
-  f.konteringskode = intern_kontering(p.has_kontering ? std::optional(p.kontering) : std::nullopt);
+  f.avsender = avsendere.intern(p.avsender, p.avsender_hash);
+  f.konteringskode = intern_kontering(p.has_kontering ? std::optional(p.kontering) : std::nullopt, p.kontering_hash);
   f.digital_kind = p.digital_kind;
   f.brevtype = p.brevtype;
   f.kun_digital = p.kun_digital;

@@ -59,6 +59,7 @@ void prepare_mottatt(const event_view& e, const flexbuffers::Map& m, prepared_ev
   const auto navn = get_string(*mottaker, "navn");
   if (!navn) return refuse("mottaker.navn is missing or not a string");
   p.avsender = *avsender;
+  p.avsender_hash = interner::hash(*avsender);
   p.tittel = *tittel;
   p.navn = *navn;
 
@@ -91,6 +92,7 @@ void prepare_mottatt(const event_view& e, const flexbuffers::Map& m, prepared_ev
     if (!k) return refuse("konteringskode must be a string");
     p.has_kontering = true;
     p.kontering = *k;
+    p.kontering_hash = interner::hash(*k);
   }
   if (const auto config = m["utskriftskonfigurasjon"]; !config.IsNull()) {
     const auto u = map_of(config);
@@ -129,6 +131,7 @@ void prepare_status(const event_view& e, const flexbuffers::Map& m, const dispat
     }
     p.has_detalj = true;
     p.detalj = *detalj;
+    p.detalj_hash = interner::hash(*detalj);
   }
   p.to = *to;
   // Whether the step is legal depends on the state; the due instant, should

@@ -51,8 +51,9 @@ struct prepared_event {
   std::uint64_t id_hash = 0;   // id_table's hash of `id`
   std::string_view id_text;    // as read (empty when not a string)
 
-  // ForsendelseMottatt
+  // ForsendelseMottatt (the hashes are interner::hash's of the texts)
   std::string_view avsender, tittel, navn, kontering;
+  std::uint64_t avsender_hash = 0, kontering_hash = 0;
   bool has_kontering = false;
   bool kun_digital = false;
   std::uint8_t brevtype = 0;
@@ -65,6 +66,7 @@ struct prepared_event {
   dispatch_status to = dispatch_status::mottatt;
   bool has_detalj = false;
   std::string_view text, detalj;
+  std::uint64_t detalj_hash = 0;
   std::int64_t due = 0;  // when `to` is VARSLET
 
   // PrintKvittering

@@ -349,13 +349,13 @@ result<std::string, query_error> dispatch_projection::state::stats(const query_p
     w.end_object();
   }
   w.end_array();
-  // Konteringskoder with a receipt; "no konteringskode" (interned "") first.
+  // Konteringskoder with a receipt; "no konteringskode" (id 0) first.
   std::vector<std::uint32_t> codes;
   for (std::uint32_t i = 0; i < totals.size(); ++i) {
     if (totals[i].receipts != 0) codes.push_back(i);
   }
   std::sort(codes.begin(), codes.end(), [this](std::uint32_t a, std::uint32_t b) {
-    return konteringskoder.name(a) < konteringskoder.name(b);
+    return kontering_name(a) < kontering_name(b);  // nullopt (none) is least
   });
   w.key("print").begin_array();
   for (const auto k : codes) {

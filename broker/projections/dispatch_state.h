@@ -254,27 +254,62 @@ class text_arena {
 };
 
 // Interned names; the ids depend on arrival order, so they never reach a
-// record or an answer (answers sort by the names).
+// record or an answer (answers sort by the names). The hash of a name is
+// taken by the caller where it is cheap (prepare(), on the reader thread),
+// so the applying thread pays one probe and one comparison per name.
 class interner {
  public:
-  std::uint32_t intern(std::string_view s) {
-    if (const auto it = ids_.find(s); it != ids_.end()) return it->second;
-    names_.emplace_back(s);
-    const auto id = static_cast<std::uint32_t>(names_.size() - 1);
-    ids_.emplace(names_.back(), id);
+  static std::uint64_t hash(std::string_view s) noexcept { return std::hash<std::string_view>{}(s); }
+
+  std::uint32_t intern(std::string_view s) { return intern(s, hash(s)); }
+  // `h` is hash(s).
+  std::uint32_t intern(std::string_view s, std::uint64_t h) {
+    if ((names_.size() + 1) * 2 > slots_.size()) grow();
+    std::size_t i = h & mask_;
+    for (; slots_[i].size != empty; i = (i + 1) & mask_) {
+      if (same(slots_[i], s, h)) return slots_[i].id;
+    }
+    const auto id = static_cast<std::uint32_t>(names_.size());
+    const std::string& name = names_.emplace_back(s);
+    slots_[i] = slot{h, name.data(), static_cast<std::uint32_t>(name.size()), id};
     return id;
   }
   std::optional<std::uint32_t> find(std::string_view s) const {
-    const auto it = ids_.find(s);
-    if (it == ids_.end()) return std::nullopt;
-    return it->second;
+    if (slots_.empty()) return std::nullopt;
+    const auto h = hash(s);
+    for (std::size_t i = h & mask_; slots_[i].size != empty; i = (i + 1) & mask_) {
+      if (same(slots_[i], s, h)) return slots_[i].id;
+    }
+    return std::nullopt;
   }
   const std::string& name(std::uint32_t id) const { return names_[id]; }
   std::size_t size() const noexcept { return names_.size(); }
 
  private:
-  std::deque<std::string> names_;  // a deque: the map's views stay valid
-  std::unordered_map<std::string_view, std::uint32_t> ids_;
+  static constexpr std::uint32_t empty = std::numeric_limits<std::uint32_t>::max();
+  struct slot {
+    std::uint64_t hash = 0;
+    const char* data = nullptr;  // the name in names_
+    std::uint32_t size = empty;
+    std::uint32_t id = 0;
+  };
+  static bool same(const slot& x, std::string_view s, std::uint64_t h) noexcept {
+    return x.hash == h && x.size == s.size() && (s.empty() || std::memcmp(x.data, s.data(), s.size()) == 0);
+  }
+  void grow() {
+    std::vector<slot> old = std::move(slots_);
+    slots_.assign(std::max<std::size_t>(64, old.size() * 2), slot{});
+    mask_ = slots_.size() - 1;
+    for (const auto& x : old) {
+      if (x.size == empty) continue;
+      std::size_t i = x.hash & mask_;
+      while (slots_[i].size != empty) i = (i + 1) & mask_;
+      slots_[i] = x;
+    }
+  }
+  std::deque<std::string> names_;  // a deque: the slots' pointers stay valid
+  std::vector<slot> slots_;
+  std::size_t mask_ = 0;
 };
 
 struct time_key {
@@ -632,7 +667,7 @@ struct dispatch_projection::state {
 
   // Derived (rebuilt by load/finish_load, never records).
   interner avsendere;
-  interner konteringskoder;  // id 0 is "no konteringskode"
+  interner konteringskoder;  // by intern_kontering: id 0 is "no konteringskode"
   std::vector<std::array<std::uint64_t, dispatch_status_count>> counts;  // per avsender
   std::vector<print_totals> totals;                                      // per konteringskode
   std::vector<std::uint32_t> varslet;          // items whose status is VARSLET
@@ -662,27 +697,26 @@ struct dispatch_projection::state {
   std::vector<dirty_item> dirty;
   std::vector<position> dirty_orphans;
 
-  std::string kontering_key;  // intern_kontering's, kept for its capacity
-
   explicit state(dispatch_config c) : config(c) {
-    konteringskoder.intern({});  // id 0: none; a real "" is interned with a prefix
-    totals.emplace_back();
+    totals.emplace_back();  // konteringskode 0: none
   }
 
   // -- helpers --
 
-  std::uint32_t intern_kontering(std::optional<std::string_view> k) {
+  // A konteringskode's id is its interned id + 1: 0 is none, so that ""
+  // differs from none. `h` is interner::hash(*k).
+  std::uint32_t intern_kontering(std::optional<std::string_view> k, std::uint64_t h) {
     if (!k) return 0;
-    // A present code is stored with a leading '=' so "" differs from none.
-    kontering_key.assign(1, '=');
-    kontering_key += *k;
-    const auto id = konteringskoder.intern(kontering_key);
+    const auto id = konteringskoder.intern(*k, h) + 1;
     if (id >= totals.size()) totals.resize(id + 1);
     return id;
   }
+  std::uint32_t intern_kontering(std::optional<std::string_view> k) {
+    return intern_kontering(k, k ? interner::hash(*k) : 0);
+  }
   std::optional<std::string_view> kontering_name(std::uint32_t id) const {
     if (id == 0) return std::nullopt;
-    return std::string_view(konteringskoder.name(id)).substr(1);
+    return std::string_view(konteringskoder.name(id - 1));
   }
 
   void mark(std::uint32_t idx) {
@@ -800,7 +834,7 @@ struct dispatch_projection::state {
     h.status = to;
     if (p.has_detalj) {
       h.has_detalj = true;
-      detalj_lists.push(f.detaljer, 2) = detalj_texts.intern(p.detalj);
+      detalj_lists.push(f.detaljer, 2) = detalj_texts.intern(p.detalj, p.detalj_hash);
     }
     if (to == dispatch_status::varslet) enter_varslet(idx, p.due);
     mark(idx);
