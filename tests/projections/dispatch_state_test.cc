@@ -312,6 +312,54 @@ TEST_CASE("dispatch: hostile data never crashes and keeps the state readable", "
   CHECK(mp::state_digest(loaded) == mp::state_digest(p));
 }
 
+TEST_CASE("dispatch: a map whose keys are out of order reads as a binary search reads it",
+          "[projections][dispatch][hostile]") {
+  // prepare() finds its fields in one walk over the keys, which is only
+  // what FlexBuffers' binary search answers when the keys are sorted; the
+  // verifier does not check that, so hostile data can have them out of
+  // order. Here "detalj" is patched to "tetalj", first of three keys: a
+  // walk would pass over forsendelseId and status, the search finds both.
+  const std::string id = uuid(1);
+  auto patched = [&](const char* status) {
+    flexbuffers::Builder b;
+    b.Map([&] {
+      b.String("detalj", "Varsel sendt");
+      b.String("forsendelseId", id);
+      b.String("status", status);
+    });
+    b.Finish();
+    std::vector<std::uint8_t> buf = b.GetBuffer();
+    const std::string key("detalj\0", 7);
+    const auto at = std::search(buf.begin(), buf.end(), key.begin(), key.end());
+    REQUIRE(at != buf.end());
+    *at = 't';
+    ev e;
+    e.partition = 0;
+    e.stream = "forsendelse-" + id;
+    e.type = "ForsendelseStatusEndret";
+    e.flex.resize(buf.size());
+    std::memcpy(e.flex.data(), buf.data(), buf.size());
+    e.raw_flex = true;
+    return e;
+  };
+  std::vector<ev> events;
+  writer w;
+  events.push_back(w.mottatt(0, at("2026-04-02T10:00:00Z"), id, mottatt_json(id)));
+  for (const char* s : {"AKSEPTERT", "VARSLET"}) {
+    events.push_back(patched(s));
+    events.back().offset = w.next_offset[0]++;
+    events.back().time = at("2026-04-02T10:01:00Z");
+  }
+  mp::dispatch_projection plain;
+  for (const auto& e : events) apply(plain, e);
+  CHECK(plain.anomaly_count() == 0);
+  CHECK(status_of(plain, id) == "VARSLET");
+  CHECK(q(plain, "get", {{"id", id}}).find("detalj") == std::string::npos);
+  mp::dispatch_projection split;
+  apply_prepared_chunks(split, events, 2);
+  CHECK(mp::state_digest(split) == mp::state_digest(plain));
+}
+
 TEST_CASE("json_writer: escapes and nesting", "[projections][json]") {
   mp::json_writer w;
   w.begin_object();
