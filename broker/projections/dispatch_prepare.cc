@@ -110,8 +110,10 @@ std::int64_t due_at(std::int64_t from, std::int64_t hours) {
   return m.moves ? m.due + (from - first) : m.due;
 }
 
-void prepare_mottatt(const event_view& e, const std::array<flexbuffers::Reference, 7>& m, prepared_event& p) {
-  auto refuse = [&](const char* reason) { p.reason = reason; };
+void prepare_mottatt(const event_view& e, const std::array<flexbuffers::Reference, 7>& m, prepared_event& event) {
+  event.mottatt = {};
+  mottatt_fields& p = event.mottatt;
+  auto refuse = [&](const char* reason) { event.reason = reason; };
   const auto avsender = string_of(m[m_avsender]);
   if (!avsender || avsender->empty()) return refuse("avsender is missing or not a non-empty string");
   const auto tittel = string_of(m[m_tittel]);
@@ -173,22 +175,24 @@ void prepare_mottatt(const event_view& e, const std::array<flexbuffers::Referenc
 }
 
 void prepare_status(const event_view& e, const std::array<flexbuffers::Reference, 3>& m, const dispatch_config& c,
-                    prepared_event& p) {
+                    prepared_event& event) {
+  event.status = {};
+  status_fields& p = event.status;
   const auto text = string_of(m[s_status]);
   if (!text) {
-    p.reason = "status is missing or not a string";
+    event.reason = "status is missing or not a string";
     return;
   }
   const auto to = parse_dispatch_status(*text);
   if (!to) {
-    p.unknown_status = true;
+    event.unknown_status = true;
     p.text = *text;
     return;
   }
   if (const auto r = m[s_detalj]; !r.IsNull()) {
     const auto detalj = string_of(r);
     if (!detalj) {
-      p.reason = "detalj must be a string";
+      event.reason = "detalj must be a string";
       return;
     }
     p.has_detalj = true;

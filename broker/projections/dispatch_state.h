@@ -1,14 +1,16 @@
 // Internal to the dispatch-status projection (dispatch*.cc only): its
-// state, the item and anomaly types, the id table and chunked storage, and
-// the record encoding helpers. Items live in fixed chunks (indexes stay
-// valid, nothing moves as the state grows) found through an open-addressing
-// id table; derived views (counts, totals, VARSLET set, search order) are
-// rebuilt by index() from complete items, so they never become records.
+// state, the item and anomaly types and the record encoding helpers (the
+// containers are in dispatch_storage.h). Items live in fixed chunks
+// (indexes stay valid, nothing moves as the state grows) found through an
+// open-addressing id table; derived views (counts, totals, VARSLET set,
+// search order) are rebuilt by index() from complete items, so they never
+// become records.
 // Not thread-safe (projection.h).
 #pragma once
 
 #include "broker/projections/dispatch.h"
 #include "broker/projections/dispatch_prepared.h"
+#include "broker/projections/dispatch_storage.h"
 
 #include <algorithm>
 #include <array>
@@ -47,7 +49,6 @@ inline constexpr std::string_view stream_prefix = "forsendelse-";
 inline constexpr std::size_t max_copied = 100;
 
 inline constexpr std::uint8_t no_digital_id = 0xFF;
-inline constexpr std::uint32_t no_slot = std::numeric_limits<std::uint32_t>::max();
 
 inline constexpr std::array<std::string_view, dispatch_status_count> status_names = {
     "MOTTATT",   "AKSEPTERT",   "AVVIST",    "VARSLET",    "KLAR_FOR_MOTTAK",
@@ -114,70 +115,6 @@ inline std::array<std::int64_t, 7> values_of(const print_receipt& p) {
           p.vekt_gram, p.produksjonskostnad_minor, p.porto_minor};
 }
 
-// A growable array whose elements live in a list_arena (below): 16 bytes
-// in the item instead of a vector's 24, and no malloc (and its header) per
-// item for its few entries.
-template <class T>
-struct arena_list {
-  T* data_ = nullptr;
-  std::uint32_t size_ = 0, room_ = 0;
-
-  const T* begin() const noexcept { return data_; }
-  const T* end() const noexcept { return data_ + size_; }
-  std::size_t size() const noexcept { return size_; }
-  bool empty() const noexcept { return size_ == 0; }
-  const T& front() const noexcept { return data_[0]; }
-  const T& back() const noexcept { return data_[size_ - 1]; }
-  const T& operator[](std::size_t i) const noexcept { return data_[i]; }
-};
-
-// Bump allocation for arena_lists, never freed while the projection lives:
-// the lists of items made one after the other lie side by side, so apply's
-// append and take_changes' read touch lines their neighbours share. A list
-// that outgrows its room moves to twice the room and leaves the old behind
-// (a lifecycle has at most a handful of steps; only loaded records can be
-// longer).
-template <class T>
-class list_arena {
-  static_assert(std::is_trivially_copyable_v<T>);
-
- public:
-  // Appends a value-initialised T to `l`; `first_room` is its room when new.
-  T& push(arena_list<T>& l, std::uint32_t first_room) {
-    if (l.size_ == l.room_) {
-      const std::uint32_t room = l.room_ == 0 ? first_room : l.room_ * 2;
-      T* at = take(room);
-      if (l.size_ != 0) std::memcpy(static_cast<void*>(at), l.data_, l.size_ * sizeof(T));
-      l.data_ = at;
-      l.room_ = room;
-    }
-    T* slot = l.data_ + l.size_++;
-    *slot = T{};
-    return *slot;
-  }
-
- private:
-  T* take(std::size_t n) {
-    if (n > block / 8) {  // a long list gets a block of its own
-      large_.push_back(std::make_unique<T[]>(n));
-      return large_.back().get();
-    }
-    if (n > left_) {
-      blocks_.push_back(std::make_unique<T[]>(block));
-      at_ = blocks_.back().get();
-      left_ = block;
-    }
-    T* out = at_;
-    at_ += n;
-    left_ -= n;
-    return out;
-  }
-  static constexpr std::size_t block = std::size_t{1} << 16;
-  std::vector<std::unique_ptr<T[]>> blocks_, large_;
-  T* at_ = nullptr;
-  std::size_t left_ = 0;
-};
-
 // Two cache lines. The first holds all a status step reads and writes (id,
 // status, avsender, dirty, varslet_slot, the history's place and size), so
 // that apply touches that line and the history's end; what only Mottatt,
@@ -211,106 +148,6 @@ struct alignas(64) forsendelse {
 };
 static_assert(sizeof(forsendelse) == 128);
 static_assert(offsetof(forsendelse, detaljer) == 64, "a status step's fields fill the first line");
-
-// Texts copied from events into the state, appended and never freed while
-// the projection lives: no heap string per text, and the texts of items
-// made one after the other lie side by side (take_changes reads fewer lines).
-class text_arena {
- public:
-  // Copies the texts one after the other; the view spans them all.
-  std::string_view copy(std::initializer_list<std::string_view> parts) {
-    std::size_t n = 0;
-    for (const auto s : parts) n += s.size();
-    if (n == 0) return {};
-    char* at = take(n);
-    const std::string_view out(at, n);
-    for (const auto s : parts) {
-      if (!s.empty()) std::memcpy(at, s.data(), s.size());
-      at += s.size();
-    }
-    return out;
-  }
-
- private:
-  char* take(std::size_t n) {
-    if (n > block / 8) {  // a large text gets a block of its own
-      large_.push_back(std::make_unique_for_overwrite<char[]>(n));
-      return large_.back().get();
-    }
-    if (n > left_) {
-      blocks_.push_back(std::make_unique_for_overwrite<char[]>(block));
-      at_ = blocks_.back().get();
-      left_ = block;
-    }
-    char* out = at_;
-    at_ += n;
-    left_ -= n;
-    return out;
-  }
-  static constexpr std::size_t block = 1u << 20;
-  std::vector<std::unique_ptr<char[]>> blocks_, large_;
-  char* at_ = nullptr;
-  std::size_t left_ = 0;
-};
-
-// Interned names; the ids depend on arrival order, so they never reach a
-// record or an answer (answers sort by the names). The hash of a name is
-// taken by the caller where it is cheap (prepare(), on the reader thread),
-// so the applying thread pays one probe and one comparison per name.
-class interner {
- public:
-  static std::uint64_t hash(std::string_view s) noexcept { return std::hash<std::string_view>{}(s); }
-
-  std::uint32_t intern(std::string_view s) { return intern(s, hash(s)); }
-  // `h` is hash(s).
-  std::uint32_t intern(std::string_view s, std::uint64_t h) {
-    if ((names_.size() + 1) * 2 > slots_.size()) grow();
-    std::size_t i = h & mask_;
-    for (; slots_[i].size != empty; i = (i + 1) & mask_) {
-      if (same(slots_[i], s, h)) return slots_[i].id;
-    }
-    const auto id = static_cast<std::uint32_t>(names_.size());
-    const std::string& name = names_.emplace_back(s);
-    slots_[i] = slot{h, name.data(), static_cast<std::uint32_t>(name.size()), id};
-    return id;
-  }
-  std::optional<std::uint32_t> find(std::string_view s) const {
-    if (slots_.empty()) return std::nullopt;
-    const auto h = hash(s);
-    for (std::size_t i = h & mask_; slots_[i].size != empty; i = (i + 1) & mask_) {
-      if (same(slots_[i], s, h)) return slots_[i].id;
-    }
-    return std::nullopt;
-  }
-  const std::string& name(std::uint32_t id) const { return names_[id]; }
-  std::size_t size() const noexcept { return names_.size(); }
-
- private:
-  static constexpr std::uint32_t empty = std::numeric_limits<std::uint32_t>::max();
-  struct slot {
-    std::uint64_t hash = 0;
-    const char* data = nullptr;  // the name in names_
-    std::uint32_t size = empty;
-    std::uint32_t id = 0;
-  };
-  static bool same(const slot& x, std::string_view s, std::uint64_t h) noexcept {
-    return x.hash == h && x.size == s.size() && (s.empty() || std::memcmp(x.data, s.data(), s.size()) == 0);
-  }
-  void grow() {
-    std::vector<slot> old = std::move(slots_);
-    slots_.assign(std::max<std::size_t>(64, old.size() * 2), slot{});
-    mask_ = slots_.size() - 1;
-    for (const auto& x : old) {
-      if (x.size == empty) continue;
-      std::size_t i = x.hash & mask_;
-      while (slots_[i].size != empty) i = (i + 1) & mask_;
-      slots_[i] = x;
-    }
-  }
-  std::deque<std::string> names_;  // a deque: the slots' pointers stay valid
-  std::vector<slot> slots_;
-  std::size_t mask_ = 0;
-};
 
 struct time_key {
   std::int64_t time;
@@ -358,154 +195,6 @@ inline std::optional<event_id> parse_lower_uuid(std::string_view s) noexcept {
   if (bad < 0) return std::nullopt;
   return id;
 }
-
-// An id as two integers in its bytes' order: comparing them is comparing
-// the ids (so the record keys), without a memcmp call.
-struct id_key {
-  std::uint64_t hi, lo;
-
-  static id_key of(const event_id& id) noexcept {
-    std::uint64_t hi, lo;
-    std::memcpy(&hi, id.bytes.data(), 8);
-    std::memcpy(&lo, id.bytes.data() + 8, 8);
-    if constexpr (std::endian::native == std::endian::little) {
-      hi = __builtin_bswap64(hi);
-      lo = __builtin_bswap64(lo);
-    }
-    return {hi, lo};
-  }
-  auto operator<=>(const id_key&) const = default;
-};
-
-// Forsendelser by id: open addressing with the ids inline (one cache miss
-// per lookup, no node per entry), linear probing, at most half full.
-class id_table {
- public:
-  static constexpr std::uint32_t none = std::numeric_limits<std::uint32_t>::max();
-
-  static std::uint64_t hash(const event_id& id) noexcept { return codec::event_id_hash{}(id); }
-
-  // `h` is hash(id), computed where it is cheap (prepare, off the applying thread).
-  std::uint32_t find(const event_id& id, std::uint64_t h) const noexcept {
-    if (slots_.empty()) return none;
-    for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
-      const auto& s = slots_[i];
-      if (s.idx == none) return none;
-      if (same(s.id, id)) return s.idx;
-    }
-  }
-  std::uint32_t find(const event_id& id) const noexcept { return find(id, hash(id)); }
-  bool contains(const event_id& id) const noexcept { return find(id) != none; }
-  // `id` must not be present; `h` is hash(id).
-  void insert(const event_id& id, std::uint64_t h, std::uint32_t idx) {
-    if ((size_ + 1) * 2 > slots_.size()) grow();
-    place(id, h, idx);
-    ++size_;
-  }
-
-
- private:
-  struct slot {
-    event_id id;
-    std::uint32_t idx = none;
-  };
-  static bool same(const event_id& a, const event_id& b) noexcept {
-    std::uint64_t x[2], y[2];
-    std::memcpy(x, a.bytes.data(), 16);
-    std::memcpy(y, b.bytes.data(), 16);
-    return ((x[0] ^ y[0]) | (x[1] ^ y[1])) == 0;
-  }
-  void place(const event_id& id, std::uint64_t h, std::uint32_t idx) noexcept {
-    std::size_t i = h & mask_;
-    while (slots_[i].idx != none) i = (i + 1) & mask_;
-    slots_[i] = slot{id, idx};
-  }
-  void grow() {
-    std::vector<slot> old = std::move(slots_);
-    slots_.assign(std::max<std::size_t>(1024, old.size() * 2), slot{});
-    mask_ = slots_.size() - 1;
-    for (const auto& s : old) {
-      if (s.idx != none) place(s.id, hash(s.id), s.idx);
-    }
-  }
-  std::vector<slot> slots_;
-  std::size_t mask_ = 0;
-  std::size_t size_ = 0;
-};
-
-// Items by digital recipient (kind and normalised value), for search: a
-// table from the recipient's hash to its newest item, each item linking to
-// the previous one of the same hash (forsendelse::same_recipient). A node
-// and a vector per recipient, as a map of vectors has, cost more than the
-// rest of indexing an item at millions of recipients. Chains are walked
-// with an exact comparison, so a hash collision only lengthens one.
-class recipient_index {
- public:
-  static std::uint64_t hash(std::uint8_t kind, std::string_view value) noexcept {
-    return std::hash<std::string_view>{}(value) * 0x9E3779B97F4A7C15ull + kind;
-  }
-  // The newest item of `h` (no_slot if none); links `idx` in front of it.
-  std::uint32_t push(std::uint64_t h, std::uint32_t idx) {
-    if ((size_ + 1) * 2 > slots_.size()) grow();
-    slot& s = slots_[find_slot(h)];
-    if (s.head == no_slot) {
-      s.hash = h;
-      ++size_;
-    }
-    const std::uint32_t previous = s.head;
-    s.head = idx;
-    return previous;
-  }
-  std::uint32_t head(std::uint64_t h) const noexcept {
-    return slots_.empty() ? no_slot : slots_[find_slot(h)].head;
-  }
-
- private:
-  struct slot {
-    std::uint64_t hash = 0;
-    std::uint32_t head = no_slot;
-  };
-  std::size_t home(std::uint64_t h) const noexcept { return (h ^ (h >> 29)) & mask_; }
-  std::size_t find_slot(std::uint64_t h) const noexcept {
-    for (std::size_t i = home(h);; i = (i + 1) & mask_) {
-      if (slots_[i].head == no_slot || slots_[i].hash == h) return i;
-    }
-  }
-  void grow() {
-    std::vector<slot> old = std::move(slots_);
-    slots_.assign(std::max<std::size_t>(1024, old.size() * 2), slot{});
-    mask_ = slots_.size() - 1;
-    for (const auto& s : old) {
-      if (s.head != no_slot) slots_[find_slot(s.hash)] = s;
-    }
-  }
-  std::vector<slot> slots_;
-  std::size_t mask_ = 0;
-  std::size_t size_ = 0;
-};
-
-// Items in fixed chunks: growing never moves one (no copying of the whole
-// state at each doubling, and references stay valid).
-template <class T>
-class chunked {
- public:
-  static constexpr std::size_t chunk = 4096;
-  T& operator[](std::size_t i) noexcept { return chunks_[i / chunk][i % chunk]; }
-  const T& operator[](std::size_t i) const noexcept { return chunks_[i / chunk][i % chunk]; }
-  std::size_t size() const noexcept { return size_; }
-  T& emplace_back() {
-    if (size_ % chunk == 0 && size_ / chunk == chunks_.size()) {
-      chunks_.push_back(std::make_unique<T[]>(chunk));
-    }
-    return (*this)[size_++];
-  }
-  void push_back(T&& v) { emplace_back() = std::move(v); }
-  void pop_back() { (*this)[--size_] = T{}; }
-
- private:
-  std::vector<std::unique_ptr<T[]>> chunks_;
-  std::size_t size_ = 0;
-};
 
 // ---- little-endian encoding -------------------------------------------------
 
@@ -695,6 +384,8 @@ struct dispatch_projection::state {
     bool operator<(const dirty_item& o) const noexcept { return key < o.key; }
   };
   std::vector<dirty_item> dirty;
+  std::vector<dirty_item> dirty_sorted;  // sort_dirty's, kept for its capacity
+  std::vector<std::uint32_t> dirty_buckets;
   std::vector<position> dirty_orphans;
 
   explicit state(dispatch_config c) : config(c) {
@@ -821,7 +512,8 @@ struct dispatch_projection::state {
     for (std::size_t i = 0; i < v.size(); ++i) t.sums[i] = saturating_add(t.sums[i], v[i]);
   }
 
-  void transition(std::uint32_t idx, const event_view& e, const prepared_event& p, dispatch_status to) {
+  // `step`: the status event's fields; null for a print receipt (no detalj).
+  void transition(std::uint32_t idx, const event_view& e, dispatch_status to, const status_fields* step) {
     auto& f = items[idx];
     const dispatch_status from = f.status;
     if (from == dispatch_status::varslet) leave_varslet(idx);
@@ -832,11 +524,12 @@ struct dispatch_projection::state {
     hot[idx].status = to;
     auto& h = add_step(f, e);
     h.status = to;
-    if (p.has_detalj) {
+    if (step != nullptr && step->has_detalj) {
       h.has_detalj = true;
-      detalj_lists.push(f.detaljer, 2) = detalj_texts.intern(p.detalj, p.detalj_hash);
+      detalj_lists.push(f.detaljer, 2) = detalj_texts.intern(step->detalj, step->detalj_hash);
     }
-    if (to == dispatch_status::varslet) enter_varslet(idx, p.due);
+    // Only a status event steps to VARSLET (a receipt steps to PRINTET).
+    if (to == dispatch_status::varslet) enter_varslet(idx, step->due);
     mark(idx);
   }
 
@@ -849,6 +542,9 @@ struct dispatch_projection::state {
   void print_kvittering(const event_view& e, const prepared_event& p, std::uint32_t idx);
 
   // -- records --
+
+  // Orders `dirty` by key (so by record key).
+  void sort_dirty();
 
   // `idx` ordered by id (so by record key). The ids are copied beside the
   // indexes first: sorting through items[] would miss the cache per compare.
