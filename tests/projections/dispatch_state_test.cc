@@ -234,6 +234,45 @@ TEST_CASE("dispatch: records round trip through take_changes and load", "[projec
   CHECK(c1.size() == c2.size());
 }
 
+TEST_CASE("dispatch: take_changes gives thousands of changed records in key order", "[projections][dispatch][records]") {
+  // Above a few thousand changed items the dirty list is ordered by buckets
+  // of the ids' top bits: random ids spread over them, ids sharing their
+  // top bits (as time-ordered ones do) crowd into one.
+  std::mt19937_64 rng(5);
+  auto random_id = [&] {
+    char buf[40];
+    const std::uint64_t a = rng(), b = rng();
+    std::snprintf(buf, sizeof buf, "%08llx-%04llx-4%03llx-8%03llx-%012llx", (unsigned long long)(a >> 32),
+                  (unsigned long long)((a >> 16) & 0xffff), (unsigned long long)(a & 0xfff),
+                  (unsigned long long)(b >> 52), (unsigned long long)(b & 0xffffffffffffull));
+    return std::string(buf);
+  };
+  mp::dispatch_projection p;
+  writer w;
+  const std::int64_t t = at("2026-11-20T09:00:00Z");
+  std::vector<std::string> ids;
+  for (int i = 0; i < 6000; ++i) ids.push_back(random_id());
+  for (int i = 0; i < 3000; ++i) ids.push_back(uuid(i));  // one top-bits bucket
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    apply(p, w.mottatt(static_cast<std::uint32_t>(i % 8), t, ids[i], mottatt_json(ids[i])));
+  }
+  for (int round = 0; round < 2; ++round) {
+    mp::record_changes changes;
+    p.take_changes(changes);
+    REQUIRE(changes.size() == (round == 0 ? ids.size() : ids.size() / 2));
+    for (std::size_t i = 1; i < changes.size(); ++i) REQUIRE(changes[i - 1].key < changes[i].key);
+    // The second round: every other item changed again.
+    if (round == 0) {
+      for (std::size_t i = 0; i < ids.size(); i += 2) {
+        apply(p, w.status(static_cast<std::uint32_t>(i % 8), t + 1, ids[i], "AKSEPTERT"));
+      }
+    }
+  }
+  mp::record_changes none;
+  p.take_changes(none);
+  CHECK(none.size() == 0);
+}
+
 TEST_CASE("dispatch: load refuses records it cannot read exactly", "[projections][dispatch][records]") {
   mp::dispatch_projection p;
   writer w;

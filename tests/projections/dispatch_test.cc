@@ -410,3 +410,38 @@ TEST_CASE("dispatch: the due instant is due_at's at every time of an hour, on wo
     }
   }
 }
+
+TEST_CASE("dispatch: an empty konteringskode is a code of its own, not none", "[projections][dispatch]") {
+  mp::dispatch_projection p;
+  writer w;
+  const std::string a = uuid(1), b = uuid(2), c = uuid(3);
+  std::int64_t t = at("2026-11-20T09:00:00Z");
+  apply(p, w.mottatt(0, t, a, mottatt_json(a, "Oslo kommune", R"("konteringskode":"",)")));
+  apply(p, w.mottatt(1, t, b, mottatt_json(b, "Oslo kommune", "")));
+  apply(p, w.mottatt(2, t, c, mottatt_json(c)));
+  for (const auto& [id, part] : {std::pair{a, 0u}, std::pair{b, 1u}, std::pair{c, 2u}}) {
+    apply(p, w.status(part, ++t, id, "AKSEPTERT"));
+    apply(p, w.status(part, ++t, id, "SENDT_PRINT"));
+    apply(p, w.print(part, ++t, id));
+  }
+  CHECK(q(p, "get", {{"id", a}}).find(R"("konteringskode":"",)") != std::string::npos);
+  CHECK(q(p, "get", {{"id", b}}).find(R"("konteringskode":null,)") != std::string::npos);
+  // None first, then by the code's text.
+  const auto stats = q(p, "stats");
+  const auto none = stats.find(R"({"konteringskode":null,"kvitteringer":1)");
+  const auto empty = stats.find(R"({"konteringskode":"","kvitteringer":1)");
+  const auto bygg = stats.find(R"({"konteringskode":"BYGG-01","kvitteringer":1)");
+  REQUIRE(none != std::string::npos);
+  REQUIRE(empty != std::string::npos);
+  REQUIRE(bygg != std::string::npos);
+  CHECK(none < empty);
+  CHECK(empty < bygg);
+  // And so after a load.
+  mp::record_changes changes;
+  p.take_changes(changes);
+  mp::dispatch_projection loaded;
+  for (const auto& ch : changes) REQUIRE(loaded.load(ch.key, *ch.value));
+  loaded.finish_load();
+  CHECK(q(loaded, "stats") == stats);
+  CHECK(mp::state_digest(loaded) == mp::state_digest(p));
+}
