@@ -1,9 +1,11 @@
 // Internal to the dispatch-status projection (dispatch*.cc only): the
-// containers its state is made of, none of which frees or moves what it
-// gave out while the projection lives (views and indexes into them stay
-// valid): arenas for texts and short lists, an interner, the open-addressing
-// id and recipient tables and chunked item storage.
-// Not thread-safe (projection.h): the applying thread's alone.
+// containers its state is made of: arenas for texts and short lists, an
+// interner, the open-addressing id and recipient tables and chunked item
+// storage. None frees anything while the projection lives, so texts,
+// names and items stay where they were given out (only an arena_list that
+// outgrows its room moves, and its owner holds the new place).
+// Not thread-safe (projection.h): the applying thread's alone, except the
+// static hash functions, which prepare() calls on the reader thread.
 #pragma once
 
 #include <algorithm>
