@@ -198,6 +198,10 @@ void prepare_status(const event_view& e, const std::array<flexbuffers::Reference
     p.has_detalj = true;
     p.detalj = *detalj;
     p.detalj_hash = interner::hash(*detalj);
+    if (detalj->size() <= p.detalj_bytes.size()) {
+      std::memcpy(p.detalj_bytes.data(), detalj->data(), detalj->size());
+      p.detalj_copied = true;
+    }
   }
   p.to = *to;
   // Whether the step is legal depends on the state; the due instant, should

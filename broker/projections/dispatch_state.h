@@ -526,7 +526,7 @@ struct dispatch_projection::state {
     h.status = to;
     if (step != nullptr && step->has_detalj) {
       h.has_detalj = true;
-      detalj_lists.push(f.detaljer, 2) = detalj_texts.intern(step->detalj, step->detalj_hash);
+      detalj_lists.push(f.detaljer, 2) = detalj_texts.intern(step->detalj_text(), step->detalj_hash);
     }
     // Only a status event steps to VARSLET (a receipt steps to PRINTET).
     if (to == dispatch_status::varslet) enter_varslet(idx, step->due);

@@ -445,3 +445,30 @@ TEST_CASE("dispatch: an empty konteringskode is a code of its own, not none", "[
   CHECK(q(loaded, "stats") == stats);
   CHECK(mp::state_digest(loaded) == mp::state_digest(p));
 }
+
+TEST_CASE("dispatch: detalj texts short and long read back as sent, on both apply paths", "[projections][dispatch]") {
+  // prepare() copies a short detalj beside the prepared step; a long one is
+  // read from the event. Both must intern the same text.
+  const std::string a = uuid(1), b = uuid(2);
+  const std::string short_text = "Varsel sendt på SMS og e-post";
+  const std::string edge(56, 'x'), over(57, 'y'), long_text(300, 'z');
+  std::vector<ev> events;
+  writer w;
+  std::int64_t t = at("2026-11-20T09:00:00Z");
+  for (const auto& id : {a, b}) events.push_back(w.mottatt(0, t, id, mottatt_json(id)));
+  events.push_back(w.status(0, ++t, a, "AKSEPTERT", edge));
+  events.push_back(w.status(0, ++t, a, "VARSLET", short_text));
+  events.push_back(w.status(0, ++t, a, "LEST", long_text));
+  events.push_back(w.status(0, ++t, b, "AKSEPTERT", over));
+  events.push_back(w.status(0, ++t, b, "VARSLET", short_text));
+  mp::dispatch_projection plain, split;
+  for (const auto& e : events) apply(plain, e);
+  apply_prepared_chunks(split, events, 3);
+  for (const auto* p : {&plain, &split}) {
+    const auto ja = q(*p, "get", {{"id", a}});
+    const auto jb = q(*p, "get", {{"id", b}});
+    for (const auto& text : {edge, short_text, long_text}) CHECK(ja.find(R"("detalj":")" + text + "\"") != std::string::npos);
+    for (const auto& text : {over, short_text}) CHECK(jb.find(R"("detalj":")" + text + "\"") != std::string::npos);
+  }
+  CHECK(mp::state_digest(split) == mp::state_digest(plain));
+}
