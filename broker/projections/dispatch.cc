@@ -66,37 +66,36 @@ void dispatch_projection::state::mottatt(const event_view& e, const prepared_eve
   // All or nothing: a Mottatt missing what the projection keeps creates no
   // forsendelse, so its later events are orphans too.
   if (p.reason) return add_orphan(e, p.reason, p.id_text);
+  const auto& m = p.mottatt;
 
   const auto idx = static_cast<std::uint32_t>(items.size());
   auto& f = items.emplace_back();
   f.id = p.id;
-  f.avsender = avsendere.intern(p.avsender);
-  f.konteringskode = intern_kontering(p.has_kontering ? std::optional(p.kontering) : std::nullopt);
-  f.digital_kind = p.digital_kind;
-  f.digital_value.assign(p.digital_value());
-  f.brevtype = p.brevtype;
-  f.kun_digital = p.kun_digital;
-  f.tittel = texts.copy(p.tittel);
-  f.navn = texts.copy(p.navn);
-  f.history.reserve(5);  // MOTTATT, AKSEPTERT, VARSLET, SENDT_PRINT, PRINTET
-  auto& h = f.history.emplace_back();
-  h.time = e.time;
-  h.partition = e.at.partition;
-  h.offset = e.at.offset;
-  index(idx, p.id_hash, p.recipient_hash);
+  f.avsender = avsendere.intern(m.avsender, m.avsender_hash);
+  f.konteringskode = intern_kontering(m.has_kontering ? std::optional(m.kontering) : std::nullopt, m.kontering_hash);
+  f.digital_kind = m.digital_kind;
+  f.brevtype = m.brevtype;
+  f.kun_digital = m.kun_digital;
+  f.text = texts.copy({m.tittel, m.navn, m.digital_value()}).data();
+  f.tittel_size = static_cast<std::uint32_t>(m.tittel.size());
+  f.navn_size = static_cast<std::uint32_t>(m.navn.size());
+  f.digital_size = m.digital_size;
+  add_step(f, e);
+  index(idx, p.id_hash, m.recipient_hash);
   mark(idx);
 }
 
 void dispatch_projection::state::status_endret(const event_view& e, const prepared_event& p,
                                                std::uint32_t idx) {
-  if (p.unknown_status) return add_anomaly(idx, e, "unknown status '" + std::string(bounded(p.text)) + "'");
+  const auto& step = p.status;
+  if (p.unknown_status) return add_anomaly(idx, e, "unknown status '" + std::string(bounded(step.text)) + "'");
   if (p.reason) return add_anomaly(idx, e, p.reason);
   const dispatch_status from = items[idx].status;
-  if (!is_legal_transition(from, p.to)) {
+  if (!is_legal_transition(from, step.to)) {
     return add_anomaly(idx, e,
-                       "illegal transition " + std::string(to_string(from)) + " -> " + std::string(to_string(p.to)));
+                       "illegal transition " + std::string(to_string(from)) + " -> " + std::string(to_string(step.to)));
   }
-  transition(idx, e, p, p.to);
+  transition(idx, e, step.to, &step);
 }
 
 void dispatch_projection::state::print_kvittering(const event_view& e, const prepared_event& p,
@@ -108,9 +107,9 @@ void dispatch_projection::state::print_kvittering(const event_view& e, const pre
     return add_anomaly(idx, e, "illegal transition " + std::string(to_string(from)) + " -> PRINTET");
   }
   auto& f = items[idx];
-  f.print = p.receipt;
+  set_print(f, p.receipt);
   add_print(f.konteringskode, p.receipt);
-  transition(idx, e, p, dispatch_status::printet);
+  transition(idx, e, dispatch_status::printet, nullptr);
 }
 
 
@@ -147,7 +146,7 @@ void dispatch_projection::take_changes(record_changes& out) {
     out.end_value();
   }
   s.dirty_orphans.clear();
-  std::sort(s.dirty.begin(), s.dirty.end());
+  s.sort_dirty();
   // The dirty items are scattered over the state: ask for each item's lines
   // a few items ahead, and for what they point to (texts, history) a little
   // later, so the misses of several items overlap.

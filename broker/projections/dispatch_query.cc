@@ -113,8 +113,8 @@ void dispatch_projection::state::write_summary(json_writer& w, const forsendelse
   w.field("id", std::string_view(f.id.to_string()));
   w.field("status", to_string(f.status));
   w.field("avsender", std::string_view(avsendere.name(f.avsender)));
-  w.field("tittel", std::string_view(f.tittel));
-  w.field("mottakerNavn", std::string_view(f.navn));
+  w.field("tittel", f.tittel());
+  w.field("mottakerNavn", f.navn());
   write_time(w, "mottatt", f.history.front().time);
   w.end_object();
 }
@@ -135,16 +135,16 @@ result<std::string, query_error> dispatch_projection::state::get(const query_par
   w.field("id", std::string_view(f.id.to_string()));
   w.field("status", to_string(f.status));
   w.field("avsender", std::string_view(avsendere.name(f.avsender)));
-  w.field("tittel", std::string_view(f.tittel));
+  w.field("tittel", f.tittel());
   w.key("mottaker").begin_object();
-  w.field("navn", std::string_view(f.navn));
+  w.field("navn", f.navn());
   w.key("digitalId");
   if (f.digital_kind == no_digital_id) {
     w.null();
   } else {
     w.begin_object();
     w.field("type", to_string(static_cast<id_kind>(f.digital_kind)));
-    w.field("value", std::string_view(f.digital_value));
+    w.field("value", f.digital_value());
     w.end_object();
   }
   w.end_object();
@@ -176,12 +176,12 @@ result<std::string, query_error> dispatch_projection::state::get(const query_par
   w.end_array();
   w.key("anomalies").begin_array();
   const std::string id_text = f.id.to_string();
-  for (const auto& a : f.anomalies) write_anomaly(w, a, id_text);
+  for (const auto& a : anomalies_of(f)) write_anomaly(w, a, id_text);
   w.end_array();
   w.key("print");
-  if (f.print) {
+  if (const auto* receipt = print_of(f)) {
     w.begin_object();
-    const auto v = values_of(*f.print);
+    const auto v = values_of(*receipt);
     for (std::size_t i = 0; i < v.size(); ++i) w.field(print_fields[i], v[i]);
     w.end_object();
   } else {
@@ -252,7 +252,7 @@ result<std::string, query_error> dispatch_projection::state::search(const query_
       return unexpected{bad("mottaker", "must be a valid NO_FNR or NO_ORGNR")};
     }
     for (auto i = by_mottaker.head(recipient_index::hash(kind, value)); i != no_slot; i = items[i].same_recipient) {
-      if (items[i].digital_kind == kind && items[i].digital_value == value) recipient_items.push_back(i);
+      if (items[i].digital_kind == kind && items[i].digital_value() == value) recipient_items.push_back(i);
     }
     if (recipient_items.empty()) {
       none = true;
@@ -349,13 +349,13 @@ result<std::string, query_error> dispatch_projection::state::stats(const query_p
     w.end_object();
   }
   w.end_array();
-  // Konteringskoder with a receipt; "no konteringskode" (interned "") first.
+  // Konteringskoder with a receipt; "no konteringskode" (id 0) first.
   std::vector<std::uint32_t> codes;
   for (std::uint32_t i = 0; i < totals.size(); ++i) {
     if (totals[i].receipts != 0) codes.push_back(i);
   }
   std::sort(codes.begin(), codes.end(), [this](std::uint32_t a, std::uint32_t b) {
-    return konteringskoder.name(a) < konteringskoder.name(b);
+    return kontering_name(a) < kontering_name(b);  // nullopt (none) is least
   });
   w.key("print").begin_array();
   for (const auto k : codes) {
@@ -428,7 +428,7 @@ result<std::string, query_error> dispatch_projection::state::due(const query_par
     w.begin_object();
     w.field("id", std::string_view(f.id.to_string()));
     w.field("avsender", std::string_view(avsendere.name(f.avsender)));
-    w.field("tittel", std::string_view(f.tittel));
+    w.field("tittel", f.tittel());
     write_time(w, "varslet", f.history.back().time);
     write_time(w, "due", f.due);
     w.field("action", f.kun_digital ? "SENDT_DIGITALT" : "SENDT_PRINT");
@@ -464,7 +464,7 @@ result<std::string, query_error> dispatch_projection::state::anomalies(const que
   };
   std::vector<entry> all;
   for (const auto idx : with_anomalies) {
-    for (const auto& a : items[idx].anomalies) {
+    for (const auto& a : anomalies_of(items[idx])) {
       if (!after || *after < a.at) all.push_back({&a, &items[idx]});
     }
   }

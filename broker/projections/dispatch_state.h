@@ -1,24 +1,30 @@
 // Internal to the dispatch-status projection (dispatch*.cc only): its
-// state, the item and anomaly types, the id table and chunked storage, and
-// the record encoding helpers. Items live in fixed chunks (indexes stay
-// valid, nothing moves as the state grows) found through an open-addressing
-// id table; derived views (counts, totals, VARSLET set, search order) are
-// rebuilt by index() from complete items, so they never become records.
+// state, the item and anomaly types and the record encoding helpers (the
+// containers are in dispatch_storage.h). Items live in fixed chunks
+// (indexes stay valid, nothing moves as the state grows) found through an
+// open-addressing id table; derived views (counts, totals, VARSLET set,
+// search order) are rebuilt by index() from complete items, so they never
+// become records.
 // Not thread-safe (projection.h).
 #pragma once
 
 #include "broker/projections/dispatch.h"
 #include "broker/projections/dispatch_prepared.h"
+#include "broker/projections/dispatch_storage.h"
 
 #include <algorithm>
 #include <array>
 #include <bit>
 #include <charconv>
+#include <cstddef>
 #include <cstring>
 #include <deque>
+#include <initializer_list>
 #include <limits>
 #include <map>
+#include <memory>
 #include <span>
+#include <type_traits>
 #include <unordered_map>
 
 #include "broker/projections/identifiers.h"
@@ -43,7 +49,6 @@ inline constexpr std::string_view stream_prefix = "forsendelse-";
 inline constexpr std::size_t max_copied = 100;
 
 inline constexpr std::uint8_t no_digital_id = 0xFF;
-inline constexpr std::uint32_t no_slot = std::numeric_limits<std::uint32_t>::max();
 
 inline constexpr std::array<std::string_view, dispatch_status_count> status_names = {
     "MOTTATT",   "AKSEPTERT",   "AVVIST",    "VARSLET",    "KLAR_FOR_MOTTAK",
@@ -110,84 +115,39 @@ inline std::array<std::int64_t, 7> values_of(const print_receipt& p) {
           p.vekt_gram, p.produksjonskostnad_minor, p.porto_minor};
 }
 
-// The first cache line holds what a status step reads and writes (id,
-// status, avsender, dirty, varslet_slot, the history's pointers), so that
-// apply touches that line and the history's end.
+// Two cache lines. The first holds all a status step reads and writes (id,
+// status, avsender, dirty, varslet_slot, the history's place and size), so
+// that apply touches that line and the history's end; what only Mottatt,
+// take_changes and queries read is in the second. Rare parts (a print
+// receipt, anomalies) sit in the state's side tables, by index.
 struct alignas(64) forsendelse {
   event_id id;
-  std::uint32_t avsender = 0;        // interned (avsendere_)
-  std::uint32_t konteringskode = 0;  // interned (konteringskoder_); 0 = none
+  std::uint32_t avsender = 0;              // interned (avsendere_)
+  std::uint32_t konteringskode = 0;        // interned (konteringskoder_); 0 = none
+  std::uint32_t varslet_slot = no_slot;    // index in varslet_ while VARSLET
+  std::uint32_t same_recipient = no_slot;  // the previous item in its recipient_index chain
+  std::uint32_t print = no_slot;           // index in state::prints, if it has a receipt
+  std::uint32_t anomalies = no_slot;       // index in state::anomaly_lists, if it has any
   std::uint8_t digital_kind = no_digital_id;  // id_kind value
   std::uint8_t brevtype = 0;                  // 0 none, 1 APOST, 2 BPOST
   bool kun_digital = false;
   bool dirty = false;
   dispatch_status status = dispatch_status::mottatt;
-  std::uint32_t varslet_slot = no_slot;  // index in varslet_ while VARSLET
-  std::uint32_t same_recipient = no_slot;  // the previous item in its recipient_index chain
-  std::vector<history_entry> history;  // never empty: [0] is MOTTATT
+  arena_list<history_entry> history;  // never empty: [0] is MOTTATT
   // -- the first cache line ends here --
-  std::int64_t due = 0;                  // valid while VARSLET
-  std::string_view tittel, navn;  // in the state's text_arena
-  std::string digital_value;
-  std::optional<print_receipt> print;
-  std::vector<std::uint32_t> detaljer;  // one per history entry with has_detalj (detalj_texts)
-  std::vector<anomaly> anomalies;
+  arena_list<std::uint32_t> detaljer;  // one per history entry with has_detalj (detalj_texts)
+  std::int64_t due = 0;                // valid while VARSLET
+  // tittel, navn and the digital id's value, one after the other in the
+  // state's text_arena: one pointer for three texts.
+  const char* text = nullptr;
+  std::uint32_t tittel_size = 0, navn_size = 0, digital_size = 0;
+
+  std::string_view tittel() const noexcept { return {text, tittel_size}; }
+  std::string_view navn() const noexcept { return {text + tittel_size, navn_size}; }
+  std::string_view digital_value() const noexcept { return {text + tittel_size + navn_size, digital_size}; }
 };
-
-// Texts copied from events into the state, appended and never freed while
-// the projection lives: no heap string per text, and the texts of items
-// made one after the other lie side by side (take_changes reads fewer lines).
-class text_arena {
- public:
-  std::string_view copy(std::string_view s) {
-    if (s.empty()) return {};
-    if (s.size() > block / 8) {  // a large text gets a block of its own
-      large_.push_back(std::make_unique<char[]>(s.size()));
-      std::memcpy(large_.back().get(), s.data(), s.size());
-      return {large_.back().get(), s.size()};
-    }
-    if (s.size() > left_) {
-      blocks_.push_back(std::make_unique<char[]>(block));
-      at_ = blocks_.back().get();
-      left_ = block;
-    }
-    std::memcpy(at_, s.data(), s.size());
-    const std::string_view out(at_, s.size());
-    at_ += s.size();
-    left_ -= s.size();
-    return out;
-  }
-
- private:
-  static constexpr std::size_t block = 1u << 20;
-  std::vector<std::unique_ptr<char[]>> blocks_, large_;
-  char* at_ = nullptr;
-  std::size_t left_ = 0;
-};
-
-// Interned names; the ids depend on arrival order, so they never reach a
-// record or an answer (answers sort by the names).
-class interner {
- public:
-  std::uint32_t intern(std::string_view s) {
-    if (const auto it = ids_.find(s); it != ids_.end()) return it->second;
-    names_.emplace_back(s);
-    const auto id = static_cast<std::uint32_t>(names_.size() - 1);
-    ids_.emplace(names_.back(), id);
-    return id;
-  }
-  std::optional<std::uint32_t> find(std::string_view s) const {
-    const auto it = ids_.find(s);
-    if (it == ids_.end()) return std::nullopt;
-    return it->second;
-  }
-  const std::string& name(std::uint32_t id) const { return names_[id]; }
-  std::size_t size() const noexcept { return names_.size(); }
-
- private:
-  std::deque<std::string> names_;  // a deque: the map's views stay valid
-  std::unordered_map<std::string_view, std::uint32_t> ids_;
-};
+static_assert(sizeof(forsendelse) == 128);
+static_assert(offsetof(forsendelse, detaljer) == 64, "a status step's fields fill the first line");
 
 struct time_key {
   std::int64_t time;
@@ -235,153 +195,6 @@ inline std::optional<event_id> parse_lower_uuid(std::string_view s) noexcept {
   if (bad < 0) return std::nullopt;
   return id;
 }
-
-// An id as two integers in its bytes' order: comparing them is comparing
-// the ids (so the record keys), without a memcmp call.
-struct id_key {
-  std::uint64_t hi, lo;
-
-  static id_key of(const event_id& id) noexcept {
-    std::uint64_t hi, lo;
-    std::memcpy(&hi, id.bytes.data(), 8);
-    std::memcpy(&lo, id.bytes.data() + 8, 8);
-    if constexpr (std::endian::native == std::endian::little) {
-      hi = __builtin_bswap64(hi);
-      lo = __builtin_bswap64(lo);
-    }
-    return {hi, lo};
-  }
-  auto operator<=>(const id_key&) const = default;
-};
-
-// Forsendelser by id: open addressing with the ids inline (one cache miss
-// per lookup, no node per entry), linear probing, at most half full.
-class id_table {
- public:
-  static constexpr std::uint32_t none = std::numeric_limits<std::uint32_t>::max();
-
-  static std::uint64_t hash(const event_id& id) noexcept { return codec::event_id_hash{}(id); }
-
-  // `h` is hash(id), computed where it is cheap (prepare, off the applying thread).
-  std::uint32_t find(const event_id& id, std::uint64_t h) const noexcept {
-    if (slots_.empty()) return none;
-    for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
-      const auto& s = slots_[i];
-      if (s.idx == none) return none;
-      if (same(s.id, id)) return s.idx;
-    }
-  }
-  std::uint32_t find(const event_id& id) const noexcept { return find(id, hash(id)); }
-  bool contains(const event_id& id) const noexcept { return find(id) != none; }
-  // `id` must not be present; `h` is hash(id).
-  void insert(const event_id& id, std::uint64_t h, std::uint32_t idx) {
-    if ((size_ + 1) * 2 > slots_.size()) grow();
-    place(id, h, idx);
-    ++size_;
-  }
-
-
- private:
-  struct slot {
-    event_id id;
-    std::uint32_t idx = none;
-  };
-  static bool same(const event_id& a, const event_id& b) noexcept {
-    std::uint64_t x[2], y[2];
-    std::memcpy(x, a.bytes.data(), 16);
-    std::memcpy(y, b.bytes.data(), 16);
-    return ((x[0] ^ y[0]) | (x[1] ^ y[1])) == 0;
-  }
-  void place(const event_id& id, std::uint64_t h, std::uint32_t idx) noexcept {
-    std::size_t i = h & mask_;
-    while (slots_[i].idx != none) i = (i + 1) & mask_;
-    slots_[i] = slot{id, idx};
-  }
-  void grow() {
-    std::vector<slot> old = std::move(slots_);
-    slots_.assign(std::max<std::size_t>(1024, old.size() * 2), slot{});
-    mask_ = slots_.size() - 1;
-    for (const auto& s : old) {
-      if (s.idx != none) place(s.id, hash(s.id), s.idx);
-    }
-  }
-  std::vector<slot> slots_;
-  std::size_t mask_ = 0;
-  std::size_t size_ = 0;
-};
-
-// Items by digital recipient (kind and normalised value), for search: a
-// table from the recipient's hash to its newest item, each item linking to
-// the previous one of the same hash (forsendelse::same_recipient). A node
-// and a vector per recipient, as a map of vectors has, cost more than the
-// rest of indexing an item at millions of recipients. Chains are walked
-// with an exact comparison, so a hash collision only lengthens one.
-class recipient_index {
- public:
-  static std::uint64_t hash(std::uint8_t kind, std::string_view value) noexcept {
-    return std::hash<std::string_view>{}(value) * 0x9E3779B97F4A7C15ull + kind;
-  }
-  // The newest item of `h` (no_slot if none); links `idx` in front of it.
-  std::uint32_t push(std::uint64_t h, std::uint32_t idx) {
-    if ((size_ + 1) * 2 > slots_.size()) grow();
-    slot& s = slots_[find_slot(h)];
-    if (s.head == no_slot) {
-      s.hash = h;
-      ++size_;
-    }
-    const std::uint32_t previous = s.head;
-    s.head = idx;
-    return previous;
-  }
-  std::uint32_t head(std::uint64_t h) const noexcept {
-    return slots_.empty() ? no_slot : slots_[find_slot(h)].head;
-  }
-
- private:
-  struct slot {
-    std::uint64_t hash = 0;
-    std::uint32_t head = no_slot;
-  };
-  std::size_t home(std::uint64_t h) const noexcept { return (h ^ (h >> 29)) & mask_; }
-  std::size_t find_slot(std::uint64_t h) const noexcept {
-    for (std::size_t i = home(h);; i = (i + 1) & mask_) {
-      if (slots_[i].head == no_slot || slots_[i].hash == h) return i;
-    }
-  }
-  void grow() {
-    std::vector<slot> old = std::move(slots_);
-    slots_.assign(std::max<std::size_t>(1024, old.size() * 2), slot{});
-    mask_ = slots_.size() - 1;
-    for (const auto& s : old) {
-      if (s.head != no_slot) slots_[find_slot(s.hash)] = s;
-    }
-  }
-  std::vector<slot> slots_;
-  std::size_t mask_ = 0;
-  std::size_t size_ = 0;
-};
-
-// Items in fixed chunks: growing never moves one (no copying of the whole
-// state at each doubling, and references stay valid).
-template <class T>
-class chunked {
- public:
-  static constexpr std::size_t chunk = 4096;
-  T& operator[](std::size_t i) noexcept { return chunks_[i / chunk][i % chunk]; }
-  const T& operator[](std::size_t i) const noexcept { return chunks_[i / chunk][i % chunk]; }
-  std::size_t size() const noexcept { return size_; }
-  T& emplace_back() {
-    if (size_ % chunk == 0 && size_ / chunk == chunks_.size()) {
-      chunks_.push_back(std::make_unique<T[]>(chunk));
-    }
-    return (*this)[size_++];
-  }
-  void push_back(T&& v) { emplace_back() = std::move(v); }
-
- private:
-  std::vector<std::unique_ptr<T[]>> chunks_;
-  std::size_t size_ = 0;
-};
 
 // ---- little-endian encoding -------------------------------------------------
 
@@ -531,14 +344,19 @@ struct dispatch_projection::state {
   chunked<forsendelse> items;
   id_table by_id;
   std::map<position, anomaly> orphans;
-  text_arena texts;  // items' tittel and navn
+  text_arena texts;  // items' tittel, navn and digital id
+  list_arena<history_entry> histories;
+  list_arena<std::uint32_t> detalj_lists;
+  // What few items have, by forsendelse::print and ::anomalies.
+  chunked<print_receipt> prints;
+  std::vector<std::vector<anomaly>> anomaly_lists;
   // Detalj texts: a few distinct ones in practice (the dispatch systems'
   // messages), so an id per history entry instead of a string each.
   interner detalj_texts;
 
   // Derived (rebuilt by load/finish_load, never records).
   interner avsendere;
-  interner konteringskoder;  // id 0 is "no konteringskode"
+  interner konteringskoder;  // by intern_kontering: id 0 is "no konteringskode"
   std::vector<std::array<std::uint64_t, dispatch_status_count>> counts;  // per avsender
   std::vector<print_totals> totals;                                      // per konteringskode
   std::vector<std::uint32_t> varslet;          // items whose status is VARSLET
@@ -566,29 +384,30 @@ struct dispatch_projection::state {
     bool operator<(const dirty_item& o) const noexcept { return key < o.key; }
   };
   std::vector<dirty_item> dirty;
+  std::vector<dirty_item> dirty_sorted;  // sort_dirty's, kept for its capacity
+  std::vector<std::uint32_t> dirty_buckets;
   std::vector<position> dirty_orphans;
 
-  std::string kontering_key;  // intern_kontering's, kept for its capacity
-
   explicit state(dispatch_config c) : config(c) {
-    konteringskoder.intern({});  // id 0: none; a real "" is interned with a prefix
-    totals.emplace_back();
+    totals.emplace_back();  // konteringskode 0: none
   }
 
   // -- helpers --
 
-  std::uint32_t intern_kontering(std::optional<std::string_view> k) {
+  // A konteringskode's id is its interned id + 1: 0 is none, so that ""
+  // differs from none. `h` is interner::hash(*k).
+  std::uint32_t intern_kontering(std::optional<std::string_view> k, std::uint64_t h) {
     if (!k) return 0;
-    // A present code is stored with a leading '=' so "" differs from none.
-    kontering_key.assign(1, '=');
-    kontering_key += *k;
-    const auto id = konteringskoder.intern(kontering_key);
+    const auto id = konteringskoder.intern(*k, h) + 1;
     if (id >= totals.size()) totals.resize(id + 1);
     return id;
   }
+  std::uint32_t intern_kontering(std::optional<std::string_view> k) {
+    return intern_kontering(k, k ? interner::hash(*k) : 0);
+  }
   std::optional<std::string_view> kontering_name(std::uint32_t id) const {
     if (id == 0) return std::nullopt;
-    return std::string_view(konteringskoder.name(id)).substr(1);
+    return std::string_view(konteringskoder.name(id - 1));
   }
 
   void mark(std::uint32_t idx) {
@@ -608,10 +427,38 @@ struct dispatch_projection::state {
     }
   }
 
+  const print_receipt* print_of(const forsendelse& f) const noexcept {
+    return f.print == no_slot ? nullptr : &prints[f.print];
+  }
+  std::span<const anomaly> anomalies_of(const forsendelse& f) const noexcept {
+    if (f.anomalies == no_slot) return {};
+    return anomaly_lists[f.anomalies];
+  }
+  void set_print(forsendelse& f, const print_receipt& p) {
+    if (f.print == no_slot) {
+      f.print = static_cast<std::uint32_t>(prints.size());
+      prints.emplace_back();
+    }
+    prints[f.print] = p;
+  }
+  // Appends a history entry (its status MOTTATT, no detalj) and returns it.
+  history_entry& add_step(forsendelse& f, const event_view& e) {
+    // Room for MOTTATT, AKSEPTERT, VARSLET, SENDT_PRINT, PRINTET.
+    auto& h = histories.push(f.history, 5);
+    h.time = e.time;
+    h.partition = e.at.partition;
+    h.offset = e.at.offset;
+    return h;
+  }
+
   void add_anomaly(std::uint32_t idx, const event_view& e, std::string reason) {
     auto& f = items[idx];
-    if (f.anomalies.empty()) with_anomalies.push_back(idx);
-    f.anomalies.push_back(anomaly{e.at, std::string(bounded(e.type)), std::move(reason), {}});
+    if (f.anomalies == no_slot) {
+      with_anomalies.push_back(idx);
+      f.anomalies = static_cast<std::uint32_t>(anomaly_lists.size());
+      anomaly_lists.emplace_back();
+    }
+    anomaly_lists[f.anomalies].push_back(anomaly{e.at, std::string(bounded(e.type)), std::move(reason), {}});
     ++anomaly_total;
     mark(idx);
   }
@@ -637,7 +484,7 @@ struct dispatch_projection::state {
   void index(std::uint32_t idx) {
     const auto& f = items[idx];
     index(idx, id_table::hash(f.id),
-          f.digital_kind != no_digital_id ? recipient_index::hash(f.digital_kind, f.digital_value) : 0);
+          f.digital_kind != no_digital_id ? recipient_index::hash(f.digital_kind, f.digital_value()) : 0);
   }
   void index(std::uint32_t idx, std::uint64_t id_hash, std::uint64_t recipient_hash) {
     auto& f = items[idx];
@@ -646,12 +493,12 @@ struct dispatch_projection::state {
     hot[idx] = {f.avsender, f.status};
     if (f.avsender >= counts.size()) counts.resize(f.avsender + 1);
     ++counts[f.avsender][static_cast<std::size_t>(f.status)];
-    if (f.print) add_print(f.konteringskode, *f.print);
+    if (const auto* p = print_of(f)) add_print(f.konteringskode, *p);
     if (f.status == dispatch_status::varslet) {
       enter_varslet(idx, norway::due_at(f.history.back().time, config.deadline_working_hours));
     }
-    if (!f.anomalies.empty()) with_anomalies.push_back(idx);
-    anomaly_total += f.anomalies.size();
+    if (f.anomalies != no_slot) with_anomalies.push_back(idx);
+    anomaly_total += anomalies_of(f).size();
     if (f.digital_kind != no_digital_id) {
       f.same_recipient = by_mottaker.push(recipient_hash, idx);
     }
@@ -665,7 +512,8 @@ struct dispatch_projection::state {
     for (std::size_t i = 0; i < v.size(); ++i) t.sums[i] = saturating_add(t.sums[i], v[i]);
   }
 
-  void transition(std::uint32_t idx, const event_view& e, const prepared_event& p, dispatch_status to) {
+  // `step`: the status event's fields; null for a print receipt (no detalj).
+  void transition(std::uint32_t idx, const event_view& e, dispatch_status to, const status_fields* step) {
     auto& f = items[idx];
     const dispatch_status from = f.status;
     if (from == dispatch_status::varslet) leave_varslet(idx);
@@ -674,16 +522,14 @@ struct dispatch_projection::state {
     ++c[static_cast<std::size_t>(to)];
     f.status = to;
     hot[idx].status = to;
-    auto& h = f.history.emplace_back();
-    h.time = e.time;
-    h.partition = e.at.partition;
-    h.offset = e.at.offset;
+    auto& h = add_step(f, e);
     h.status = to;
-    if (p.has_detalj) {
+    if (step != nullptr && step->has_detalj) {
       h.has_detalj = true;
-      f.detaljer.push_back(detalj_texts.intern(p.detalj));
+      detalj_lists.push(f.detaljer, 2) = detalj_texts.intern(step->detalj_text(), step->detalj_hash);
     }
-    if (to == dispatch_status::varslet) enter_varslet(idx, p.due);
+    // Only a status event steps to VARSLET (a receipt steps to PRINTET).
+    if (to == dispatch_status::varslet) enter_varslet(idx, step->due);
     mark(idx);
   }
 
@@ -696,6 +542,9 @@ struct dispatch_projection::state {
   void print_kvittering(const event_view& e, const prepared_event& p, std::uint32_t idx);
 
   // -- records --
+
+  // Orders `dirty` by key (so by record key).
+  void sort_dirty();
 
   // `idx` ordered by id (so by record key). The ids are copied beside the
   // indexes first: sorting through items[] would miss the cache per compare.

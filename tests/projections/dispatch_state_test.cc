@@ -234,6 +234,45 @@ TEST_CASE("dispatch: records round trip through take_changes and load", "[projec
   CHECK(c1.size() == c2.size());
 }
 
+TEST_CASE("dispatch: take_changes gives thousands of changed records in key order", "[projections][dispatch][records]") {
+  // Above a few thousand changed items the dirty list is ordered by buckets
+  // of the ids' top bits: random ids spread over them, ids sharing their
+  // top bits (as time-ordered ones do) crowd into one.
+  std::mt19937_64 rng(5);
+  auto random_id = [&] {
+    char buf[40];
+    const std::uint64_t a = rng(), b = rng();
+    std::snprintf(buf, sizeof buf, "%08llx-%04llx-4%03llx-8%03llx-%012llx", (unsigned long long)(a >> 32),
+                  (unsigned long long)((a >> 16) & 0xffff), (unsigned long long)(a & 0xfff),
+                  (unsigned long long)(b >> 52), (unsigned long long)(b & 0xffffffffffffull));
+    return std::string(buf);
+  };
+  mp::dispatch_projection p;
+  writer w;
+  const std::int64_t t = at("2026-11-20T09:00:00Z");
+  std::vector<std::string> ids;
+  for (int i = 0; i < 6000; ++i) ids.push_back(random_id());
+  for (int i = 0; i < 3000; ++i) ids.push_back(uuid(i));  // one top-bits bucket
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    apply(p, w.mottatt(static_cast<std::uint32_t>(i % 8), t, ids[i], mottatt_json(ids[i])));
+  }
+  for (int round = 0; round < 2; ++round) {
+    mp::record_changes changes;
+    p.take_changes(changes);
+    REQUIRE(changes.size() == (round == 0 ? ids.size() : ids.size() / 2));
+    for (std::size_t i = 1; i < changes.size(); ++i) REQUIRE(changes[i - 1].key < changes[i].key);
+    // The second round: every other item changed again.
+    if (round == 0) {
+      for (std::size_t i = 0; i < ids.size(); i += 2) {
+        apply(p, w.status(static_cast<std::uint32_t>(i % 8), t + 1, ids[i], "AKSEPTERT"));
+      }
+    }
+  }
+  mp::record_changes none;
+  p.take_changes(none);
+  CHECK(none.size() == 0);
+}
+
 TEST_CASE("dispatch: load refuses records it cannot read exactly", "[projections][dispatch][records]") {
   mp::dispatch_projection p;
   writer w;
@@ -310,6 +349,54 @@ TEST_CASE("dispatch: hostile data never crashes and keeps the state readable", "
   for (const auto& c : changes) REQUIRE(loaded.load(c.key, *c.value));
   loaded.finish_load();
   CHECK(mp::state_digest(loaded) == mp::state_digest(p));
+}
+
+TEST_CASE("dispatch: a map whose keys are out of order reads as a binary search reads it",
+          "[projections][dispatch][hostile]") {
+  // prepare() finds its fields in one walk over the keys, which is only
+  // what FlexBuffers' binary search answers when the keys are sorted; the
+  // verifier does not check that, so hostile data can have them out of
+  // order. Here "detalj" is patched to "tetalj", first of three keys: a
+  // walk would pass over forsendelseId and status, the search finds both.
+  const std::string id = uuid(1);
+  auto patched = [&](const char* status) {
+    flexbuffers::Builder b;
+    b.Map([&] {
+      b.String("detalj", "Varsel sendt");
+      b.String("forsendelseId", id);
+      b.String("status", status);
+    });
+    b.Finish();
+    std::vector<std::uint8_t> buf = b.GetBuffer();
+    const std::string key("detalj\0", 7);
+    const auto at = std::search(buf.begin(), buf.end(), key.begin(), key.end());
+    REQUIRE(at != buf.end());
+    *at = 't';
+    ev e;
+    e.partition = 0;
+    e.stream = "forsendelse-" + id;
+    e.type = "ForsendelseStatusEndret";
+    e.flex.resize(buf.size());
+    std::memcpy(e.flex.data(), buf.data(), buf.size());
+    e.raw_flex = true;
+    return e;
+  };
+  std::vector<ev> events;
+  writer w;
+  events.push_back(w.mottatt(0, at("2026-04-02T10:00:00Z"), id, mottatt_json(id)));
+  for (const char* s : {"AKSEPTERT", "VARSLET"}) {
+    events.push_back(patched(s));
+    events.back().offset = w.next_offset[0]++;
+    events.back().time = at("2026-04-02T10:01:00Z");
+  }
+  mp::dispatch_projection plain;
+  for (const auto& e : events) apply(plain, e);
+  CHECK(plain.anomaly_count() == 0);
+  CHECK(status_of(plain, id) == "VARSLET");
+  CHECK(q(plain, "get", {{"id", id}}).find("detalj") == std::string::npos);
+  mp::dispatch_projection split;
+  apply_prepared_chunks(split, events, 2);
+  CHECK(mp::state_digest(split) == mp::state_digest(plain));
 }
 
 TEST_CASE("json_writer: escapes and nesting", "[projections][json]") {

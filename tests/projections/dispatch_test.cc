@@ -2,6 +2,8 @@
 
 #include "tests/projections/dispatch_test_util.h"
 
+#include "broker/projections/norway_calendar.h"
+
 using namespace dispatch_test;
 
 TEST_CASE("dispatch: statuses and the transition table", "[projections][dispatch]") {
@@ -359,4 +361,114 @@ TEST_CASE("dispatch: due at T, for print or digital delivery, in deadline order"
   apply(short_deadline, w2.status(0, at("2026-11-20T08:30:00Z"), a, "AKSEPTERT"));
   apply(short_deadline, w2.status(0, at("2026-11-20T09:00:00Z"), a, "VARSLET"));
   CHECK(q(short_deadline, "get", {{"id", a}}).ends_with(R"("due":"2026-11-20T17:00:00.000000Z"})"));
+}
+
+TEST_CASE("dispatch: the due instant is due_at's at every time of an hour, on working days and days off",
+          "[projections][dispatch][query]") {
+  // prepare() remembers the due instant per UTC hour: instants in one hour,
+  // whole hours, the microseconds around them, weekends, holidays and both
+  // summer time switches must all give what norway::due_at gives.
+  std::vector<std::int64_t> times;
+  for (const char* day : {"2026-11-20", "2026-11-21", "2026-11-22", "2026-03-28", "2026-03-29", "2026-04-01",
+                          "2026-04-02", "2026-05-16", "2026-10-24", "2026-10-25", "2026-12-24", "2031-12-31"}) {
+    for (const char* hour : {"00", "01", "02", "08", "21", "22", "23"}) {
+      const std::int64_t h = at(std::string(day) + "T" + hour + ":00:00Z");
+      for (const std::int64_t d : {0LL, 1LL, 2LL, 999'999LL, 1'800'000'000LL, 3'599'999'999LL}) times.push_back(h + d);
+      times.push_back(h - 1);
+    }
+  }
+  std::mt19937_64 rng(7);
+  const std::int64_t from = at("2024-01-01T00:00:00Z"), span = at("2036-01-01T00:00:00Z") - from;
+  for (int i = 0; i < 400; ++i) times.push_back(from + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(span)));
+  for (const int hours : {40, 1, 8}) {
+    INFO("deadline " << hours << " h");
+    mp::dispatch_projection p(mp::dispatch_config{hours});
+    writer w;
+    std::vector<std::pair<std::string, std::int64_t>> ids;
+    for (std::size_t i = 0; i < times.size(); ++i) {
+      const std::string id = uuid(static_cast<int>(i));
+      apply(p, w.mottatt(0, times[i], id, mottatt_json(id)));
+      apply(p, w.status(0, times[i], id, "AKSEPTERT"));
+      apply(p, w.status(0, times[i], id, "VARSLET"));
+      ids.emplace_back(id, times[i]);
+    }
+    // Prepared ahead on another path, too: the same instants.
+    std::vector<ev> events;
+    writer w2;
+    for (const auto& [id, t] : ids) {
+      events.push_back(w2.mottatt(0, t, id, mottatt_json(id)));
+      events.push_back(w2.status(0, t, id, "AKSEPTERT"));
+      events.push_back(w2.status(0, t, id, "VARSLET"));
+    }
+    mp::dispatch_projection split(mp::dispatch_config{hours});
+    apply_prepared_chunks(split, events, 64);
+    for (const auto& [id, t] : ids) {
+      INFO(muninn::codec::format_rfc3339_micros(t));
+      const std::string due = R"("due":")" + muninn::codec::format_rfc3339_micros(mp::norway::due_at(t, hours)) + "\"}";
+      CHECK(q(p, "get", {{"id", id}}).ends_with(due));
+      CHECK(q(split, "get", {{"id", id}}).ends_with(due));
+    }
+  }
+}
+
+TEST_CASE("dispatch: an empty konteringskode is a code of its own, not none", "[projections][dispatch]") {
+  mp::dispatch_projection p;
+  writer w;
+  const std::string a = uuid(1), b = uuid(2), c = uuid(3);
+  std::int64_t t = at("2026-11-20T09:00:00Z");
+  apply(p, w.mottatt(0, t, a, mottatt_json(a, "Oslo kommune", R"("konteringskode":"",)")));
+  apply(p, w.mottatt(1, t, b, mottatt_json(b, "Oslo kommune", "")));
+  apply(p, w.mottatt(2, t, c, mottatt_json(c)));
+  for (const auto& [id, part] : {std::pair{a, 0u}, std::pair{b, 1u}, std::pair{c, 2u}}) {
+    apply(p, w.status(part, ++t, id, "AKSEPTERT"));
+    apply(p, w.status(part, ++t, id, "SENDT_PRINT"));
+    apply(p, w.print(part, ++t, id));
+  }
+  CHECK(q(p, "get", {{"id", a}}).find(R"("konteringskode":"",)") != std::string::npos);
+  CHECK(q(p, "get", {{"id", b}}).find(R"("konteringskode":null,)") != std::string::npos);
+  // None first, then by the code's text.
+  const auto stats = q(p, "stats");
+  const auto none = stats.find(R"({"konteringskode":null,"kvitteringer":1)");
+  const auto empty = stats.find(R"({"konteringskode":"","kvitteringer":1)");
+  const auto bygg = stats.find(R"({"konteringskode":"BYGG-01","kvitteringer":1)");
+  REQUIRE(none != std::string::npos);
+  REQUIRE(empty != std::string::npos);
+  REQUIRE(bygg != std::string::npos);
+  CHECK(none < empty);
+  CHECK(empty < bygg);
+  // And so after a load.
+  mp::record_changes changes;
+  p.take_changes(changes);
+  mp::dispatch_projection loaded;
+  for (const auto& ch : changes) REQUIRE(loaded.load(ch.key, *ch.value));
+  loaded.finish_load();
+  CHECK(q(loaded, "stats") == stats);
+  CHECK(mp::state_digest(loaded) == mp::state_digest(p));
+}
+
+TEST_CASE("dispatch: detalj texts short and long read back as sent, on both apply paths", "[projections][dispatch]") {
+  // prepare() copies a short detalj beside the prepared step; a long one is
+  // read from the event. Both must intern the same text.
+  const std::string a = uuid(1), b = uuid(2);
+  const std::string short_text = "Varsel sendt på SMS og e-post";
+  const std::string edge(56, 'x'), over(57, 'y'), long_text(300, 'z');
+  std::vector<ev> events;
+  writer w;
+  std::int64_t t = at("2026-11-20T09:00:00Z");
+  for (const auto& id : {a, b}) events.push_back(w.mottatt(0, t, id, mottatt_json(id)));
+  events.push_back(w.status(0, ++t, a, "AKSEPTERT", edge));
+  events.push_back(w.status(0, ++t, a, "VARSLET", short_text));
+  events.push_back(w.status(0, ++t, a, "LEST", long_text));
+  events.push_back(w.status(0, ++t, b, "AKSEPTERT", over));
+  events.push_back(w.status(0, ++t, b, "VARSLET", short_text));
+  mp::dispatch_projection plain, split;
+  for (const auto& e : events) apply(plain, e);
+  apply_prepared_chunks(split, events, 3);
+  for (const auto* p : {&plain, &split}) {
+    const auto ja = q(*p, "get", {{"id", a}});
+    const auto jb = q(*p, "get", {{"id", b}});
+    for (const auto& text : {edge, short_text, long_text}) CHECK(ja.find(R"("detalj":")" + text + "\"") != std::string::npos);
+    for (const auto& text : {over, short_text}) CHECK(jb.find(R"("detalj":")" + text + "\"") != std::string::npos);
+  }
+  CHECK(mp::state_digest(split) == mp::state_digest(plain));
 }
