@@ -67,7 +67,7 @@ inline void apply(mp::projection& p, const ev& e) {
     root = reader.read(muninn::codec::content_type_flexbuffers, e.flex);
   } else {
     std::vector<std::byte> bytes(e.json.size());
-    std::memcpy(bytes.data(), e.json.data(), e.json.size());
+    if (!e.json.empty()) std::memcpy(bytes.data(), e.json.data(), e.json.size());  // memcpy from null is UB
     root = reader.read(muninn::codec::content_type_json, bytes);
   }
   if (root) {
@@ -93,7 +93,7 @@ inline held_event hold(const ev& e) {
   h.v.stream = e.stream;
   h.v.type = e.type;
   std::vector<std::byte> bytes(e.json.size());
-  std::memcpy(bytes.data(), e.json.data(), e.json.size());
+  if (!e.json.empty()) std::memcpy(bytes.data(), e.json.data(), e.json.size());  // memcpy from null is UB
   const auto root = e.raw_flex ? reader.read(muninn::codec::content_type_flexbuffers, e.flex)
                                : reader.read(muninn::codec::content_type_json, bytes);
   if (!root) return h;
