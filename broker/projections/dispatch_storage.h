@@ -23,6 +23,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "broker/projections/chunked.h"
 #include "codec/batch.h"
 
 namespace muninn::projections::dispatch_detail {
@@ -312,27 +313,8 @@ class recipient_index {
   std::size_t size_ = 0;
 };
 
-// Items in fixed chunks: growing never moves one (no copying of the whole
-// state at each doubling, and references stay valid).
+// Items in fixed chunks (chunked.h): growing never moves one.
 template <class T>
-class chunked {
- public:
-  static constexpr std::size_t chunk = 4096;
-  T& operator[](std::size_t i) noexcept { return chunks_[i / chunk][i % chunk]; }
-  const T& operator[](std::size_t i) const noexcept { return chunks_[i / chunk][i % chunk]; }
-  std::size_t size() const noexcept { return size_; }
-  T& emplace_back() {
-    if (size_ % chunk == 0 && size_ / chunk == chunks_.size()) {
-      chunks_.push_back(std::make_unique<T[]>(chunk));
-    }
-    return (*this)[size_++];
-  }
-  void push_back(T&& v) { emplace_back() = std::move(v); }
-  void pop_back() { (*this)[--size_] = T{}; }
-
- private:
-  std::vector<std::unique_ptr<T[]>> chunks_;
-  std::size_t size_ = 0;
-};
+using chunked = chunked_vector<T, 4096>;
 
 }  // namespace muninn::projections::dispatch_detail

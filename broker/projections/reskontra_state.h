@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "broker/projections/chunked.h"
 #include "broker/projections/event.h"
 #include "broker/projections/reskontra.h"
 
@@ -100,24 +101,9 @@ inline std::uint64_t hash_id(std::string_view s) noexcept {
   return h;
 }
 
-// Entities in fixed chunks: growing never moves one (pointers stay valid,
-// no copying of the whole state at each doubling). Creation order.
+// Entities in fixed chunks (chunked.h): growing never moves one; creation order.
 template <class T>
-class chunked {
- public:
-  static constexpr std::size_t chunk = 2048;
-  T& operator[](std::size_t i) noexcept { return chunks_[i / chunk][i % chunk]; }
-  const T& operator[](std::size_t i) const noexcept { return chunks_[i / chunk][i % chunk]; }
-  std::size_t size() const noexcept { return size_; }
-  T& emplace_back() {
-    if (size_ == chunks_.size() * chunk) chunks_.push_back(std::make_unique<T[]>(chunk));
-    return (*this)[size_++];
-  }
-
- private:
-  std::vector<std::unique_ptr<T[]>> chunks_;
-  std::size_t size_ = 0;
-};
+using chunked = chunked_vector<T, 2048>;
 
 // Entities of one kind by id (T has `std::string_view id`): open
 // addressing, linear probing, at most half full. A slot holds 32 bits of
