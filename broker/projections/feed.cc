@@ -101,7 +101,16 @@ void feeder::apply(projection& p, const decoded_events& events) {
     return;
   }
   const std::size_t size = p.prepared_size();
-  for (std::size_t i = 0; i < es.size(); ++i) p.apply_prepared(es[i], events.prepared(i).first(size));
+  const std::size_t n = es.size();
+  constexpr std::size_t d = projection::prefetch_distance;
+  // The first events' hints, then each step hints 2d and d events ahead.
+  for (std::size_t j = 0; j < std::min(n, 2 * d); ++j) p.prefetch(events.prepared(j).first(size), 0);
+  for (std::size_t j = 0; j < std::min(n, d); ++j) p.prefetch(events.prepared(j).first(size), 1);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i + 2 * d < n) p.prefetch(events.prepared(i + 2 * d).first(size), 0);
+    if (i + d < n) p.prefetch(events.prepared(i + d).first(size), 1);
+    p.apply_prepared(es[i], events.prepared(i).first(size));
+  }
 }
 
 }  // namespace muninn::projections
