@@ -18,36 +18,114 @@ namespace reskontra_detail {
 namespace {
 
 using handler = outcome (*)(context&);
+// projection::prefetch for one type: hint() every lookup its handler makes
+// from the prepared event alone (stage 0: slots; stage 1: entities).
+using hint_fn = void (*)(const state&, const prepared&, bool entities);
 
 struct handler_entry {
   std::string_view type;
   read_fn read;
   handler run;
+  hint_fn hints;
 };
 
+// Plain functions, not lambdas: GCC 12 compiles a lambda's conversion to
+// a function pointer whose body is only prefetches to a bare `ret`.
+//
+// Lookups that only check that an id is new (an invoice issued, a payment
+// received) hint too: the miss on the slot is the same, the entity hint
+// finds an empty slot and asks for nothing more.
+void hint_invoice(const state& s, const prepared& p, bool e) {
+  hint(s.receivables, p.u.invoice.id.h, e);
+  hint(s.parties, p.u.invoice.party.h, e);
+}
+void hint_credit_note(const state& s, const prepared& p, bool e) {
+  hint(s.others, p.u.credit_note.other_h, e);
+  hint(s.receivables, p.u.credit_note.invoice.h, e);
+}
+void hint_reminder(const state& s, const prepared& p, bool e) {
+  hint(s.receivables, p.u.reminder.invoice.h, e);
+}
+void hint_payment(const state& s, const prepared& p, bool e) {
+  hint(s.payments, p.u.payment.id.h, e);
+}
+void hint_allocated(const state& s, const prepared& p, bool e) {
+  hint(s.allocations, p.u.allocated.allocation.h, e);
+  hint(s.payments, p.u.allocated.payment.h, e);
+  hint_lines(s.receivables, p.u.allocated.lines, p.fault_at, e);
+}
+void hint_allocation(const state& s, const prepared& p, bool e) {
+  hint(s.allocations, p.u.id_text.id.h, e);
+}
+void hint_overpayment(const state& s, const prepared& p, bool e) {
+  hint(s.payments, p.u.party_amount.id.h, e);
+  hint(s.parties, p.u.party_amount.party.h, e);
+}
+void hint_credit_applied(const state& s, const prepared& p, bool e) {
+  hint(s.receivables, p.u.party_amount.id.h, e);
+  hint(s.parties, p.u.party_amount.party.h, e);
+}
+void hint_refund(const state& s, const prepared& p, bool e) {
+  hint(s.others, p.u.refund.other_h, e);
+  hint(s.parties, p.u.refund.party.h, e);
+}
+void hint_write_off(const state& s, const prepared& p, bool e) {
+  hint(s.receivables, p.u.id_amount.id.h, e);
+}
+void hint_deferral(const state& s, const prepared& p, bool e) {
+  hint(s.receivables, p.u.deferral.invoice.h, e);
+}
+void hint_plan_agreed(const state& s, const prepared& p, bool e) {
+  hint(s.plans, p.u.plan.plan.h, e);
+}
+void hint_plan(const state& s, const prepared& p, bool e) {
+  hint(s.plans, p.u.id_text.id.h, e);
+}
+void hint_collection(const state& s, const prepared& p, bool e) {
+  hint(s.receivables, p.u.id_text.id.h, e);
+}
+void hint_supplier_invoice(const state& s, const prepared& p, bool e) {
+  hint(s.payables, p.u.supplier_invoice.id.h, e);
+  hint(s.parties, p.u.supplier_invoice.party.h, e);
+}
+void hint_payable(const state& s, const prepared& p, bool e) {
+  hint(s.payables, p.u.id_text.id.h, e);
+}
+void hint_supplier_credit(const state& s, const prepared& p, bool e) {
+  hint(s.others, p.u.supplier_credit.other_h, e);
+  hint(s.payables, p.u.supplier_credit.invoice.h, e);
+}
+void hint_payment_sent(const state& s, const prepared& p, bool e) {
+  hint(s.orders, p.u.payment_sent.order.h, e);
+  hint_lines(s.payables, p.u.payment_sent.lines, p.fault_at, e);
+}
+void hint_order(const state& s, const prepared& p, bool e) {
+  hint(s.orders, p.u.id_text.id.h, e);
+}
+
 constexpr handler_entry handlers[] = {
-    {"CustomerInvoiceIssued", read_customer_invoice_issued, customer_invoice_issued},
-    {"CreditNoteIssued", read_credit_note_issued, credit_note_issued},
-    {"ReminderSent", read_reminder_sent, reminder_sent},
-    {"PaymentReceived", read_payment_received, payment_received},
-    {"PaymentAllocated", read_payment_allocated, payment_allocated},
-    {"AllocationReversed", read_allocation_reversed, allocation_reversed},
-    {"OverpaymentRecorded", read_overpayment_recorded, overpayment_recorded},
-    {"CreditBalanceApplied", read_credit_balance_applied, credit_balance_applied},
-    {"RefundIssued", read_refund_issued, refund_issued},
-    {"WriteOffRecorded", read_write_off_recorded, write_off_recorded},
-    {"DeferralGranted", read_deferral_granted, deferral_granted},
-    {"PaymentPlanAgreed", read_payment_plan_agreed, payment_plan_agreed},
-    {"PaymentPlanBroken", read_payment_plan_ended, payment_plan_broken},
-    {"PaymentPlanCompleted", read_payment_plan_ended, payment_plan_completed},
-    {"SentToCollection", read_sent_to_collection, sent_to_collection},
-    {"SupplierInvoiceRegistered", read_supplier_invoice_registered, supplier_invoice_registered},
-    {"SupplierInvoiceApproved", read_supplier_invoice_approved, supplier_invoice_approved},
-    {"SupplierCreditInvoiceRegistered", read_supplier_credit_invoice_registered, supplier_credit_invoice_registered},
-    {"PaymentBlocked", read_payment_blocking, payment_blocked},
-    {"PaymentUnblocked", read_payment_blocking, payment_unblocked},
-    {"SupplierPaymentSent", read_supplier_payment_sent, supplier_payment_sent},
-    {"SupplierPaymentRejected", read_supplier_payment_rejected, supplier_payment_rejected},
+    {"CustomerInvoiceIssued", read_customer_invoice_issued, customer_invoice_issued, hint_invoice},
+    {"CreditNoteIssued", read_credit_note_issued, credit_note_issued, hint_credit_note},
+    {"ReminderSent", read_reminder_sent, reminder_sent, hint_reminder},
+    {"PaymentReceived", read_payment_received, payment_received, hint_payment},
+    {"PaymentAllocated", read_payment_allocated, payment_allocated, hint_allocated},
+    {"AllocationReversed", read_allocation_reversed, allocation_reversed, hint_allocation},
+    {"OverpaymentRecorded", read_overpayment_recorded, overpayment_recorded, hint_overpayment},
+    {"CreditBalanceApplied", read_credit_balance_applied, credit_balance_applied, hint_credit_applied},
+    {"RefundIssued", read_refund_issued, refund_issued, hint_refund},
+    {"WriteOffRecorded", read_write_off_recorded, write_off_recorded, hint_write_off},
+    {"DeferralGranted", read_deferral_granted, deferral_granted, hint_deferral},
+    {"PaymentPlanAgreed", read_payment_plan_agreed, payment_plan_agreed, hint_plan_agreed},
+    {"PaymentPlanBroken", read_payment_plan_ended, payment_plan_broken, hint_plan},
+    {"PaymentPlanCompleted", read_payment_plan_ended, payment_plan_completed, hint_plan},
+    {"SentToCollection", read_sent_to_collection, sent_to_collection, hint_collection},
+    {"SupplierInvoiceRegistered", read_supplier_invoice_registered, supplier_invoice_registered, hint_supplier_invoice},
+    {"SupplierInvoiceApproved", read_supplier_invoice_approved, supplier_invoice_approved, hint_payable},
+    {"SupplierCreditInvoiceRegistered", read_supplier_credit_invoice_registered, supplier_credit_invoice_registered, hint_supplier_credit},
+    {"PaymentBlocked", read_payment_blocking, payment_blocked, hint_payable},
+    {"PaymentUnblocked", read_payment_blocking, payment_unblocked, hint_payable},
+    {"SupplierPaymentSent", read_supplier_payment_sent, supplier_payment_sent, hint_payment_sent},
+    {"SupplierPaymentRejected", read_supplier_payment_rejected, supplier_payment_rejected, hint_order},
 };
 static_assert(std::size(handlers) < 255);
 
@@ -96,7 +174,18 @@ void reskontra_projection::apply(const event_view& e) {
   // applies an event through the same code.
   alignas(prepared) std::byte buffer[sizeof(prepared)];
   prepare(e, buffer);
+  // One event's lookups still overlap with each other.
+  prefetch(buffer, 0);
+  prefetch(buffer, 1);
   apply_prepared(e, buffer);
+}
+
+void reskontra_projection::prefetch(std::span<const std::byte> in, int stage) const noexcept {
+  if (in.size() < sizeof(prepared)) return;
+  const prepared& p = *std::launder(reinterpret_cast<const prepared*>(in.data()));
+  // A refused event's fields may be unset: nothing to ask for.
+  if (p.handler == 0 || !p.readable || p.fault_at == at_start) return;
+  handlers[p.handler - 1].hints(*s_, p, stage != 0);
 }
 
 std::size_t reskontra_projection::prepared_size() const noexcept { return sizeof(prepared); }

@@ -53,6 +53,8 @@ class reskontra_projection final : public projection {
   std::size_t prepared_size() const noexcept override;
   void prepare(const event_view& e, std::span<std::byte> out) const override;
   void apply_prepared(const event_view& e, std::span<const std::byte> prepared) override;
+  // The slots, then the entities, of the ids apply_prepared() will look up.
+  void prefetch(std::span<const std::byte> prepared, int stage) const noexcept override;
   void take_changes(record_changes& out) override;
   bool load(std::string_view key, std::string_view value) override;
   void finish_load() override;

@@ -59,18 +59,23 @@ struct context {
 // The hash prepare() keeps for "<prefix><id>" keys of state::others.
 std::uint64_t hash_prefixed(std::string_view prefix, std::string_view id) noexcept;
 
-// The lines of `l` before the first fault that are kept inline: those an
-// applying handler can ask the memory for ahead of its checks.
+// Asks for what finding `h` in `t` will read: its slot (entities false),
+// or, once the slot is in cache, the entity it points to (entities true).
+// See projection::prefetch.
 template <class Table>
-void prefetch_lines(const Table& t, const line_list& l, std::uint32_t fault_at, bool entities) {
-  const std::size_t n = std::min<std::size_t>({l.size, inline_lines, fault_at});
-  for (std::size_t i = 0; i < n; ++i) {
-    if (entities) {
-      t.prefetch_entity(l.first[i].invoice.h);
-    } else {
-      t.prefetch_slot(l.first[i].invoice.h);
-    }
+void hint(const Table& t, std::uint64_t h, bool entities) {
+  if (entities) {
+    t.prefetch_entity(h);
+  } else {
+    t.prefetch_slot(h);
   }
+}
+
+// hint() for the lines of `l` before the first fault that are kept inline.
+template <class Table>
+void hint_lines(const Table& t, const line_list& l, std::uint32_t fault_at, bool entities) {
+  const std::size_t n = std::min<std::size_t>({l.size, inline_lines, fault_at});
+  for (std::size_t i = 0; i < n; ++i) hint(t, l.first[i].invoice.h, entities);
 }
 
 inline std::string overflow_reason() { return "amounts overflow the ledger's 64-bit totals"; }

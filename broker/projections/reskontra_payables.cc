@@ -27,10 +27,6 @@ void read_supplier_invoice_registered(field_reader& f, const civil_date& civil, 
 outcome supplier_invoice_registered(context& c) {
   auto& s = c.s;
   const auto& x = c.p.u.supplier_invoice;
-  // Both lookups' misses at once (prefetch_slot, reskontra_state.h).
-  s.payables.prefetch_slot(x.id.h);
-  s.parties.prefetch_slot(x.party.h);
-  s.parties.prefetch_entity(x.party.h);
   if (x.vat > x.amount) return refuse("field 'vatMinor': must be <= amountMinor");
   if (is_control(s, x.account)) {
     return refuse("field 'expenseAccount': must not be a control account (" + control_accounts(s) + ")");
@@ -127,9 +123,6 @@ void read_supplier_payment_sent(field_reader& f, const civil_date&, prepared& p)
 outcome supplier_payment_sent(context& c) {
   auto& s = c.s;
   const auto& x = c.p.u.payment_sent;
-  s.orders.prefetch_slot(x.order.h);
-  prefetch_lines(s.payables, x.lines, c.p.fault_at, false);
-  prefetch_lines(s.payables, x.lines, c.p.fault_at, true);
   if (find(s.orders, x.order)) return refuse("payment order " + quote_text(x.order.s) + " already exists");
   auto& pool = s.order_lines;
   const std::size_t first = pool.size();

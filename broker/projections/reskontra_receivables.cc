@@ -29,10 +29,6 @@ void read_customer_invoice_issued(field_reader& f, const civil_date& civil, prep
 outcome customer_invoice_issued(context& c) {
   auto& s = c.s;
   const auto& x = c.p.u.invoice;
-  // Both lookups' misses at once (prefetch_slot, reskontra_state.h).
-  s.receivables.prefetch_slot(x.id.h);
-  s.parties.prefetch_slot(x.party.h);
-  s.parties.prefetch_entity(x.party.h);
   if (x.vat > x.amount) return refuse("field 'vatMinor': must be <= amountMinor");
   if (is_control(s, x.account)) {
     return refuse("field 'revenueAccount': must not be a control account (" + control_accounts(s) + ")");
@@ -160,7 +156,6 @@ void read_payment_received(field_reader& f, const civil_date&, prepared& p) {
 outcome payment_received(context& c) {
   auto& s = c.s;
   const auto& x = c.p.u.payment;
-  s.payments.prefetch_slot(x.id.h);
   if (x.source < 0) return refuse("field 'source': must be one of BGMAX, CAMT054, MANUAL, AUTOGIRO");
   if (find(s.payments, x.id)) return refuse("payment " + quote_text(x.id.s) + " already exists");
   s.debit(s.bank_in_acct, x.cur, x.amount);
@@ -194,12 +189,6 @@ void read_payment_allocated(field_reader& f, const civil_date&, prepared& p) {
 outcome payment_allocated(context& c) {
   auto& s = c.s;
   const auto& x = c.p.u.allocated;
-  // Every lookup's misses at once (prefetch_slot, reskontra_state.h).
-  s.allocations.prefetch_slot(x.allocation.h);
-  s.payments.prefetch_slot(x.payment.h);
-  prefetch_lines(s.receivables, x.lines, c.p.fault_at, false);
-  s.payments.prefetch_entity(x.payment.h);
-  prefetch_lines(s.receivables, x.lines, c.p.fault_at, true);
   if (find(s.allocations, x.allocation)) return refuse("allocation " + quote_text(x.allocation.s) + " already exists");
   auto* p = find(s.payments, x.payment);
   if (!p) return refuse("payment " + quote_text(x.payment.s) + " does not exist");

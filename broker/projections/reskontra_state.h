@@ -24,6 +24,7 @@
 
 #include "broker/projections/chunked.h"
 #include "broker/projections/event.h"
+#include "broker/projections/prefetch.h"
 #include "broker/projections/reskontra.h"
 
 namespace muninn::projections::reskontra_detail {
@@ -145,15 +146,15 @@ class id_table {
   // first for every id, then prefetch_entity() (which reads the slot, in
   // cache by then) for those that should exist.
   void prefetch_slot(std::uint64_t h) const noexcept {
-    if (!slots_.empty()) __builtin_prefetch(&slots_[tag_of(h) & mask_]);
+    if (!slots_.empty()) prefetch_line(&slots_[tag_of(h) & mask_]);
   }
   void prefetch_entity(std::uint64_t h) const noexcept {
     if (slots_.empty()) return;
     const slot s = slots_[tag_of(h) & mask_];
-    if (s.idx != 0 && s.tag == tag_of(h)) {
-      const char* n = reinterpret_cast<const char*>(&items_[s.idx - 1]);
-      for (std::size_t at = 0; at < sizeof(node); at += 64) __builtin_prefetch(n + at);
-    }
+    // The node's first line only: with node_align its hot fields are
+    // there, and every further line in flight takes a miss buffer a
+    // demand load may need.
+    if (s.idx != 0 && s.tag == tag_of(h)) prefetch_line(&items_[s.idx - 1]);
   }
 
   // `h` is hash_id(id), computed ahead (prepare() hashes on the reader
