@@ -42,18 +42,19 @@ party_ref field_reader::party(field_name key, const civil_date& reference) {
     fail(key.s, "must be {type: SE_PNR|SE_ORGNR|NO_FNR|NO_ORGNR, value}");
     return {};
   }
-  const auto norm = normalise_identifier(*kind, *value, reference);
+  normal_form norm;
   // A normal form is 9-12 digits and the type at most 8 letters: the key
   // always fits; the length check only keeps a bug from writing past it.
-  if (!norm || type->size() + 1 + norm->size() > party_ref::capacity) {
+  if (!normalise_identifier(*kind, *value, reference, norm) ||
+      type->size() + 1 + norm.len > party_ref::capacity) {
     fail(key.s, nullptr, fault_kind::not_valid, 0, *type);
     return {};
   }
   party_ref out;
-  out.len = static_cast<std::uint8_t>(type->size() + 1 + norm->size());
+  out.len = static_cast<std::uint8_t>(type->size() + 1 + norm.len);
   std::memcpy(out.key, type->data(), type->size());
   out.key[type->size()] = ':';
-  std::memcpy(out.key + type->size() + 1, norm->data(), norm->size());
+  std::memcpy(out.key + type->size() + 1, norm.text, norm.len);
   out.h = hash_id(out.view());
   return out;
 }

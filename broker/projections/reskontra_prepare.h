@@ -8,12 +8,17 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "broker/projections/calendar.h"
 #include "broker/projections/event.h"
@@ -137,9 +142,10 @@ class field_reader {
   }
   flexbuffers::Reference get(field_name key) const {
     if (n_ > keys_.size()) return m_[key.s];
-    const std::uint16_t want = tag_of(key.s);
-    for (std::size_t i = 0; i < n_; ++i) {
-      if (tags_[i] == want && rest_equal(keys_[i], key)) return values_[i];
+    // Candidates in key order, so the first key equal to the name wins.
+    for (std::uint32_t m = matches(tag_of(key.s)); m != 0; m &= m - 1) {
+      const auto i = static_cast<std::size_t>(std::countr_zero(m));
+      if (rest_equal(keys_[i], key)) return values_[i];
     }
     return flexbuffers::Reference();
   }
@@ -288,6 +294,25 @@ class field_reader {
     return static_cast<std::uint16_t>(b0 | static_cast<unsigned>(static_cast<unsigned char>(k[1])) << 8);
   }
 
+  // Bit i set when key i (< n_ <= 24) has the tag `want`: one compare of
+  // all the tags instead of a branch per key, which mispredicted as the
+  // wanted field sits at a different place in each event type's map.
+  std::uint32_t matches(std::uint16_t want) const noexcept {
+    std::uint32_t m = 0;
+#if defined(__SSE2__)
+    const __m128i w = _mm_set1_epi16(static_cast<short>(want));
+    const auto* t = reinterpret_cast<const __m128i*>(tags_.data());
+    const __m128i a = _mm_cmpeq_epi16(_mm_load_si128(t), w);
+    const __m128i b = _mm_cmpeq_epi16(_mm_load_si128(t + 1), w);
+    const __m128i c = _mm_cmpeq_epi16(_mm_load_si128(t + 2), w);
+    m = static_cast<std::uint32_t>(_mm_movemask_epi8(_mm_packs_epi16(a, b))) |
+        (static_cast<std::uint32_t>(_mm_movemask_epi8(_mm_packs_epi16(c, c))) & 0xFFu) << 16;
+#else
+    for (std::size_t i = 0; i < tags_.size(); ++i) m |= static_cast<std::uint32_t>(tags_[i] == want) << i;
+#endif
+    return m & ((std::uint32_t{1} << n_) - 1);
+  }
+
   // Whether `k` (whose first two bytes matched the name's) is the name:
   // byte by byte up to the name's NUL, so a shorter key stops at its own
   // NUL and no byte past it is read.
@@ -300,9 +325,10 @@ class field_reader {
 
   flexbuffers::Map m_;
   flexbuffers::Vector values_;
-  // No initialisers: only the first n_ are ever read.
+  // keys_ has no initialiser (only the first n_ are read); tags_ is
+  // compared whole, so it is zeroed (48 bytes, three stores).
   std::array<const char*, 24> keys_;
-  std::array<std::uint16_t, 24> tags_;
+  alignas(16) std::array<std::uint16_t, 24> tags_{};
   std::size_t n_ = 0;
   const char* list_;
   std::size_t index_;
