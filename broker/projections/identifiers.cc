@@ -1,6 +1,8 @@
 #include "broker/projections/identifiers.h"
 
 #include <array>
+#include <charconv>
+#include <cstring>
 
 namespace muninn::projections {
 namespace {
@@ -34,15 +36,31 @@ bool luhn_ok(std::string_view s) noexcept {
   return sum % 10 == 0;
 }
 
+// The normal form is built in place (normal_form): a party is normalised
+// per event on the replay's reader thread, where building std::strings
+// showed in the profile.
 struct outcome {
   id_fault fault = id_fault::none;
-  std::string normalised;  // valid only when fault == none
+  normal_form normalised;  // valid only when fault == none
 };
+
+outcome failed(id_fault f) noexcept {
+  outcome o;
+  o.fault = f;
+  return o;
+}
+
+outcome valid(std::string_view digits) noexcept {
+  outcome o;
+  std::memcpy(o.normalised.text, digits.data(), digits.size());
+  o.normalised.len = static_cast<std::uint8_t>(digits.size());
+  return o;
+}
 
 // ---- NO_FNR -----------------------------------------------------------------
 
 outcome check_no_fnr(std::string_view v, const civil_date& reference) {
-  if (v.size() != 11 || !all_digits(v)) return {id_fault::format, {}};
+  if (v.size() != 11 || !all_digits(v)) return failed(id_fault::format);
 
   unsigned day = number(v, 0, 2);
   unsigned month = number(v, 2, 2);
@@ -71,7 +89,7 @@ outcome check_no_fnr(std::string_view v, const civil_date& reference) {
   }
   if (!is_real_date(centuries[0] + yy, month, day) &&
       !is_real_date(centuries[1] + yy, month, day)) {
-    return {id_fault::date, {}};
+    return failed(id_fault::date);
   }
 
   static constexpr unsigned w1[] = {3, 7, 6, 1, 8, 9, 4, 5, 2};
@@ -85,22 +103,22 @@ outcome check_no_fnr(std::string_view v, const civil_date& reference) {
   const bool relaxed = reference >= civil_date{2032, 1, 1};
   const bool k1_ok = relaxed ? r1 <= 3 : r1 == 0;
   const bool k2_ok = (s2 + digit(v, 10)) % 11 == 0;
-  if (!k1_ok || !k2_ok) return {id_fault::check_digit, {}};
-  return {id_fault::none, std::string(v)};
+  if (!k1_ok || !k2_ok) return failed(id_fault::check_digit);
+  return valid(v);
 }
 
 // ---- NO_ORGNR ---------------------------------------------------------------
 
 outcome check_no_orgnr(std::string_view v) {
-  if (v.size() != 9 || !all_digits(v)) return {id_fault::format, {}};
+  if (v.size() != 9 || !all_digits(v)) return failed(id_fault::format);
   static constexpr unsigned w[] = {3, 2, 7, 6, 5, 4, 3, 2};
   unsigned sum = 0;
   for (std::size_t i = 0; i < 8; ++i) sum += w[i] * digit(v, i);
   const unsigned remainder = sum % 11;
-  if (remainder == 1) return {id_fault::check_digit, {}};
+  if (remainder == 1) return failed(id_fault::check_digit);
   const unsigned check = remainder == 0 ? 0 : 11 - remainder;
-  if (digit(v, 8) != check) return {id_fault::check_digit, {}};
-  return {id_fault::none, std::string(v)};
+  if (digit(v, 8) != check) return failed(id_fault::check_digit);
+  return valid(v);
 }
 
 // ---- SE_PNR -----------------------------------------------------------------
@@ -110,20 +128,29 @@ outcome check_se_pnr(std::string_view v, const civil_date& reference) {
   // 12-digit form would be redundant or contradict the written century, so
   // it is refused rather than interpreted.
   char sep = 0;
-  std::string digits;
+  // Room for the century written in front of 10 digits (below).
+  char buf[normal_form::capacity];
+  std::size_t head = 0;  // where the digits start in buf
+  std::size_t n = 0;
   if (v.size() == 11 || v.size() == 13) {
     sep = v[v.size() - 5];
-    if (sep != '-' && sep != '+') return {id_fault::format, {}};
-    if (v.size() == 13 && sep == '+') return {id_fault::format, {}};
-    digits = std::string(v.substr(0, v.size() - 5)) + std::string(v.substr(v.size() - 4));
+    if (sep != '-' && sep != '+') return failed(id_fault::format);
+    if (v.size() == 13 && sep == '+') return failed(id_fault::format);
+    n = v.size() - 1;
+    head = sizeof buf - n;
+    std::memcpy(buf + head, v.data(), v.size() - 5);
+    std::memcpy(buf + head + v.size() - 5, v.data() + v.size() - 4, 4);
   } else if (v.size() == 10 || v.size() == 12) {
-    digits = std::string(v);
+    n = v.size();
+    head = sizeof buf - n;
+    std::memcpy(buf + head, v.data(), n);
   } else {
-    return {id_fault::format, {}};
+    return failed(id_fault::format);
   }
-  if (!all_digits(digits)) return {id_fault::format, {}};
+  std::string_view digits(buf + head, n);
+  if (!all_digits(digits)) return failed(id_fault::format);
 
-  const std::string_view last10 = std::string_view(digits).substr(digits.size() - 10);
+  const std::string_view last10 = digits.substr(digits.size() - 10);
   const unsigned month = number(last10, 2, 2);
   unsigned day = number(last10, 4, 2);
   if (day > 60) day -= 60;  // samordningsnummer
@@ -140,13 +167,24 @@ outcome check_se_pnr(std::string_view v, const civil_date& reference) {
     if (birthday > reference) year -= 100;
     if (sep == '+') year -= 100;
   }
-  if (!is_real_date(year, month, day)) return {id_fault::date, {}};
-  if (!luhn_ok(last10)) return {id_fault::check_digit, {}};
+  if (!is_real_date(year, month, day)) return failed(id_fault::date);
+  if (!luhn_ok(last10)) return failed(id_fault::check_digit);
   if (digits.size() == 10) {
-    const auto century = std::to_string(year / 100);
-    digits = (century.size() < 2 ? "0" + century : century) + digits;
+    // The century as std::to_string spells it, at least two characters.
+    char century[24];
+    const auto end = std::to_chars(century, century + sizeof century, year / 100).ptr;
+    auto len = static_cast<std::size_t>(end - century);
+    if (len < 2) {
+      buf[--head] = century[0];
+      buf[--head] = '0';
+    } else {
+      if (len > head) return failed(id_fault::date);  // unreachable: a real date's year fits
+      head -= len;
+      std::memcpy(buf + head, century, len);
+    }
+    digits = std::string_view(buf + head, sizeof buf - head);
   }
-  return {id_fault::none, std::move(digits)};
+  return valid(digits);
 }
 
 // ---- SE_ORGNR ---------------------------------------------------------------
@@ -155,18 +193,20 @@ outcome check_se_orgnr(std::string_view v) {
   // NNNNNN[-]NNNN; also the 12-digit "16" prefix some systems write.
   std::string_view body = v;
   if (body.size() >= 12 && body.substr(0, 2) == "16") body.remove_prefix(2);
-  std::string digits;
+  char buf[10];
   if (body.size() == 11 && body[6] == '-') {
-    digits = std::string(body.substr(0, 6)) + std::string(body.substr(7));
+    std::memcpy(buf, body.data(), 6);
+    std::memcpy(buf + 6, body.data() + 7, 4);
   } else if (body.size() == 10) {
-    digits = std::string(body);
+    std::memcpy(buf, body.data(), 10);
   } else {
-    return {id_fault::format, {}};
+    return failed(id_fault::format);
   }
-  if (!all_digits(digits)) return {id_fault::format, {}};
-  if (number(digits, 2, 2) < 20) return {id_fault::not_an_organisation, {}};
-  if (!luhn_ok(digits)) return {id_fault::check_digit, {}};
-  return {id_fault::none, std::move(digits)};
+  const std::string_view digits(buf, sizeof buf);
+  if (!all_digits(digits)) return failed(id_fault::format);
+  if (number(digits, 2, 2) < 20) return failed(id_fault::not_an_organisation);
+  if (!luhn_ok(digits)) return failed(id_fault::check_digit);
+  return valid(digits);
 }
 
 outcome analyse(id_kind kind, std::string_view value, const civil_date& reference) {
@@ -176,7 +216,7 @@ outcome analyse(id_kind kind, std::string_view value, const civil_date& referenc
     case id_kind::se_pnr: return check_se_pnr(value, reference);
     case id_kind::se_orgnr: return check_se_orgnr(value);
   }
-  return {id_fault::format, {}};
+  return failed(id_fault::format);
 }
 
 std::string_view format_rule(id_kind kind) noexcept {
@@ -227,9 +267,16 @@ id_check check_identifier(id_kind kind, std::string_view value, const civil_date
 
 std::optional<std::string> normalise_identifier(id_kind kind, std::string_view value,
                                                 const civil_date& reference) {
-  outcome o = analyse(kind, value, reference);
+  const outcome o = analyse(kind, value, reference);
   if (o.fault != id_fault::none) return std::nullopt;
-  return std::move(o.normalised);
+  return std::string(o.normalised.view());
+}
+
+bool normalise_identifier(id_kind kind, std::string_view value, const civil_date& reference, normal_form& out) {
+  const outcome o = analyse(kind, value, reference);
+  if (o.fault != id_fault::none) return false;
+  out = o.normalised;
+  return true;
 }
 
 }  // namespace muninn::projections

@@ -4,6 +4,7 @@
 // rule that depends on "now" takes the event's business date as `reference`.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -49,5 +50,17 @@ id_check check_identifier(id_kind kind, std::string_view value, const civil_date
 // separators. nullopt when check_identifier() would refuse the value.
 std::optional<std::string> normalise_identifier(id_kind kind, std::string_view value,
                                                 const civil_date& reference);
+
+// The same normal form without a std::string, for the per-event paths.
+// The digits are at most 12 plus a century the reference's year may make
+// longer (up to 10 characters); capacity holds any of them.
+struct normal_form {
+  static constexpr std::size_t capacity = 24;
+  std::uint8_t len = 0;
+  char text[capacity];
+  std::string_view view() const noexcept { return {text, len}; }
+};
+// False (out untouched) when check_identifier() would refuse the value.
+bool normalise_identifier(id_kind kind, std::string_view value, const civil_date& reference, normal_form& out);
 
 }  // namespace muninn::projections

@@ -27,11 +27,11 @@ std::string describe(const fault& f) {
   return out;
 }
 
-party_ref field_reader::party(const char* key, const civil_date& reference) {
+party_ref field_reader::party(field_name key, const civil_date& reference) {
   if (failed()) return {};
   const auto pr = get(key);
   if (!pr.IsMap()) {
-    fail(key, pr.IsNull() ? "is required" : "must be an object {type, value}");
+    fail(key.s, pr.IsNull() ? "is required" : "must be an object {type, value}");
     return {};
   }
   const field_reader p(pr.AsMap());
@@ -39,21 +39,22 @@ party_ref field_reader::party(const char* key, const civil_date& reference) {
   const auto value = as_string(p.get("value"));
   const auto kind = type ? parse_id_kind(*type) : std::nullopt;
   if (!kind || !value) {
-    fail(key, "must be {type: SE_PNR|SE_ORGNR|NO_FNR|NO_ORGNR, value}");
+    fail(key.s, "must be {type: SE_PNR|SE_ORGNR|NO_FNR|NO_ORGNR, value}");
     return {};
   }
-  const auto norm = normalise_identifier(*kind, *value, reference);
+  normal_form norm;
   // A normal form is 9-12 digits and the type at most 8 letters: the key
   // always fits; the length check only keeps a bug from writing past it.
-  if (!norm || type->size() + 1 + norm->size() > party_ref::capacity) {
-    fail(key, nullptr, fault_kind::not_valid, 0, *type);
+  if (!normalise_identifier(*kind, *value, reference, norm) ||
+      type->size() + 1 + norm.len > party_ref::capacity) {
+    fail(key.s, nullptr, fault_kind::not_valid, 0, *type);
     return {};
   }
   party_ref out;
-  out.len = static_cast<std::uint8_t>(type->size() + 1 + norm->size());
+  out.len = static_cast<std::uint8_t>(type->size() + 1 + norm.len);
   std::memcpy(out.key, type->data(), type->size());
   out.key[type->size()] = ':';
-  std::memcpy(out.key + type->size() + 1, norm->data(), norm->size());
+  std::memcpy(out.key + type->size() + 1, norm.text, norm.len);
   out.h = hash_id(out.view());
   return out;
 }

@@ -8,12 +8,17 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "broker/projections/calendar.h"
 #include "broker/projections/event.h"
@@ -59,7 +64,12 @@ inline constexpr auto id_chars = [] {
 inline bool is_id_char(char c) noexcept { return id_chars[static_cast<unsigned char>(c)]; }
 
 inline bool is_id(std::string_view s) noexcept {
-  return !s.empty() && s.size() <= 100 && std::all_of(s.begin(), s.end(), is_id_char);
+  // A plain loop: std::all_of through the function pointer was called per
+  // character.
+  if (s.empty() || s.size() > 100) return false;
+  bool ok = true;
+  for (const char c : s) ok &= id_chars[static_cast<unsigned char>(c)];
+  return ok;
 }
 
 // event.h's get_* semantics on a Reference already found.
@@ -94,47 +104,51 @@ struct opt_text {
   bool has = false;
 };
 
+// A field's name and its length, known at compile time where the name is
+// a literal (every read below takes one), so a lookup never runs strlen.
+struct field_name {
+  const char* s;
+  std::size_t len;
+};
+
 // Typed reads of one data map; the first fault wins and names the field.
 // After a fault every read returns a default, so a reader reads all its
-// fields and checks failed() once. The map's keys are indexed once (length
-// and first 8 bytes): a handler reads most of them, and that costs a
-// fraction of flexbuffers' binary search with strcmp per field.
+// fields and checks failed() once. Each key is indexed by its first two
+// bytes only (two loads, no scan of the key): a handler reads most of the
+// keys, and a lookup then compares the rest of the few keys whose two bytes
+// match, which costs a fraction of flexbuffers' binary search with strcmp
+// per field and of measuring every key. A lookup returns the first key
+// that equals the name, whatever the order of the keys (hostile maps).
 class field_reader {
  public:
   explicit field_reader(flexbuffers::Map m, const char* list = nullptr, std::size_t index = 0)
       : m_(m), values_(m.Values()), list_(list), index_(index) {
     const auto keys = m.Keys();
     n_ = keys.size();
-    if (n_ > slots_.size()) return;  // unusual: fall back to m_[key]
+    if (n_ > keys_.size()) return;  // unusual: fall back to m_[key]
     for (std::size_t i = 0; i < n_; ++i) {
-      // The NUL is inside the buffer (data_reader checked): one pass finds
-      // the length and packs the prefix.
+      // The key's NUL is inside the buffer (data_reader checked): its
+      // second byte may be read only when the first is not that NUL.
       const char* k = keys[i].AsKey();
-      slot& sl = slots_[i];
-      sl = slot{0, 0, k};
-      for (; k[sl.len] != 0; ++sl.len) {
-        if (sl.len < 8) sl.prefix |= static_cast<std::uint64_t>(static_cast<unsigned char>(k[sl.len])) << (8 * sl.len);
-      }
+      keys_[i] = k;
+      tags_[i] = tag_of(k);
     }
   }
 
   // The value of `key`, a null Reference when absent.
   template <std::size_t N>
   flexbuffers::Reference get(const char (&key)[N]) const {
-    return get(key, N - 1);  // a literal: its length is known at compile time
+    return get(field_name{key, N - 1});
   }
-  flexbuffers::Reference get(const char* key, std::size_t len) const {
-    if (n_ > slots_.size()) return m_[key];
-    const slot want = slot_of(key, len);
-    for (std::size_t i = 0; i < n_; ++i) {
-      if (slots_[i].prefix == want.prefix && slots_[i].len == len &&
-          (len <= 8 || std::memcmp(slots_[i].key + 8, key + 8, len - 8) == 0)) {
-        return values_[i];
-      }
+  flexbuffers::Reference get(field_name key) const {
+    if (n_ > keys_.size()) return m_[key.s];
+    // Candidates in key order, so the first key equal to the name wins.
+    for (std::uint32_t m = matches(tag_of(key.s)); m != 0; m &= m - 1) {
+      const auto i = static_cast<std::size_t>(std::countr_zero(m));
+      if (rest_equal(keys_[i], key)) return values_[i];
     }
     return flexbuffers::Reference();
   }
-  flexbuffers::Reference get(const char* key) const { return get(key, std::strlen(key)); }
 
   bool failed() const noexcept { return fault_.key != nullptr; }
   const fault& first_fault() const noexcept { return fault_; }
@@ -145,43 +159,59 @@ class field_reader {
     fault_ = fault{key, list_, static_cast<std::uint32_t>(index_), kind, rule, number, text};
   }
 
-  id_ref id(const char* key) {
+  template <std::size_t N>
+  id_ref id(const char (&key)[N]) {
+    return id(field_name{key, N - 1});
+  }
+  id_ref id(field_name key) {
     const auto s = string(key, true);
     if (failed()) return {};
     if (!is_id(s)) {
-      fail(key, "must be an id of 1-100 characters of A-Z a-z 0-9 . _ : @ -");
+      fail(key.s, "must be an id of 1-100 characters of A-Z a-z 0-9 . _ : @ -");
       return {};
     }
     return {s, hash_id(s)};
   }
 
-  std::string_view text(const char* key) { return string(key, true); }
+  template <std::size_t N>
+  std::string_view text(const char (&key)[N]) {
+    return text(field_name{key, N - 1});
+  }
+  std::string_view text(field_name key) { return string(key, true); }
 
   // Absent or null: none. Present but not a string: a fault.
-  opt_text optional_text(const char* key) {
+  template <std::size_t N>
+  opt_text optional_text(const char (&key)[N]) {
+    const field_name k{key, N - 1};
     if (failed()) return {};
-    if (get(key).IsNull()) return {};
-    const auto s = string(key, false);
+    if (get(k).IsNull()) return {};
+    const auto s = string(k, false);
     return {s, !failed()};
   }
 
-  std::int64_t integer(const char* key, std::int64_t min) {
+  template <std::size_t N>
+  std::int64_t integer(const char (&key)[N], std::int64_t min) {
+    return integer(field_name{key, N - 1}, min);
+  }
+  std::int64_t integer(field_name key, std::int64_t min) {
     if (failed()) return 0;
     const auto r = get(key);
     const auto v = as_int(r);
     if (!v) {
-      fail(key, r.IsNull() ? "is required" : "must be an integer");
+      fail(key.s, r.IsNull() ? "is required" : "must be an integer");
       return 0;
     }
     if (*v < min) {
-      fail(key, nullptr, fault_kind::at_least, min);
+      fail(key.s, nullptr, fault_kind::at_least, min);
       return 0;
     }
     return *v;
   }
 
-  day_number date(const char* key) {
-    const auto s = string(key, true);
+  template <std::size_t N>
+  day_number date(const char (&key)[N]) {
+    const field_name k{key, N - 1};
+    const auto s = string(k, true);
     if (failed()) return 0;
     const auto d = parse_iso_date(s);
     if (!d) {
@@ -191,8 +221,9 @@ class field_reader {
     return static_cast<day_number>(days_from_civil(*d));
   }
 
-  currency_code currency(const char* key) {
-    const auto s = string(key, true);
+  template <std::size_t N>
+  currency_code currency(const char (&key)[N]) {
+    const auto s = string(field_name{key, N - 1}, true);
     if (failed()) return 0;
     const auto c = pack_currency(s);
     if (!c) {
@@ -202,8 +233,9 @@ class field_reader {
     return *c;
   }
 
-  account_code account(const char* key) {
-    const auto s = string(key, true);
+  template <std::size_t N>
+  account_code account(const char (&key)[N]) {
+    const auto s = string(field_name{key, N - 1}, true);
     if (failed()) return 0;
     const auto c = pack_account(s);
     if (!c || s.size() < 4) {
@@ -214,12 +246,17 @@ class field_reader {
   }
 
   // The party "TYPE:normalised" (reference: the event's UTC date).
-  party_ref party(const char* key, const civil_date& reference);
+  template <std::size_t N>
+  party_ref party(const char (&key)[N], const civil_date& reference) {
+    return party(field_name{key, N - 1}, reference);
+  }
+  party_ref party(field_name key, const civil_date& reference);
 
   // A non-empty array; a null Reference after a fault.
-  flexbuffers::Reference list(const char* key) {
+  template <std::size_t N>
+  flexbuffers::Reference list(const char (&key)[N]) {
     if (failed()) return {};
-    const auto r = get(key);
+    const auto r = get(field_name{key, N - 1});
     const auto v = as_vector(r);
     if (!v) {
       fail(key, r.IsNull() ? "is required" : "must be an array");
@@ -233,40 +270,65 @@ class field_reader {
   }
 
  private:
-  std::string_view string(const char* key, bool required) {
+  std::string_view string(field_name key, bool required) {
     if (failed()) return {};
     const auto r = get(key);
     if (r.IsNull()) {
-      fail(key, "is required");
+      fail(key.s, "is required");
       return {};
     }
     const auto s = as_string(r);
     if (!s) {
-      fail(key, "must be a string");
+      fail(key.s, "must be a string");
       return {};
     }
-    if (required && s->empty()) fail(key, "must not be empty");
+    if (required && s->empty()) fail(key.s, "must not be empty");
     return *s;
   }
 
-  // No initialisers: only the first n_ are ever read, and zeroing all of
-  // them cost as much as indexing the keys.
-  struct slot {
-    std::uint64_t prefix;
-    std::size_t len;
-    const char* key;
-  };
-  static slot slot_of(const char* k, std::size_t len) noexcept {
-    slot s{0, len, k};
-    for (std::size_t i = 0; i < len && i < 8; ++i) {
-      s.prefix |= static_cast<std::uint64_t>(static_cast<unsigned char>(k[i])) << (8 * i);
+  // The first two bytes of a NUL-terminated key, the second read only when
+  // the first is not the NUL.
+  static std::uint16_t tag_of(const char* k) noexcept {
+    const auto b0 = static_cast<unsigned char>(k[0]);
+    if (b0 == 0) return 0;
+    return static_cast<std::uint16_t>(b0 | static_cast<unsigned>(static_cast<unsigned char>(k[1])) << 8);
+  }
+
+  // Bit i set when key i (< n_ <= 24) has the tag `want`: one compare of
+  // all the tags instead of a branch per key, which mispredicted as the
+  // wanted field sits at a different place in each event type's map.
+  std::uint32_t matches(std::uint16_t want) const noexcept {
+    std::uint32_t m = 0;
+#if defined(__SSE2__)
+    const __m128i w = _mm_set1_epi16(static_cast<short>(want));
+    const auto* t = reinterpret_cast<const __m128i*>(tags_.data());
+    const __m128i a = _mm_cmpeq_epi16(_mm_load_si128(t), w);
+    const __m128i b = _mm_cmpeq_epi16(_mm_load_si128(t + 1), w);
+    const __m128i c = _mm_cmpeq_epi16(_mm_load_si128(t + 2), w);
+    m = static_cast<std::uint32_t>(_mm_movemask_epi8(_mm_packs_epi16(a, b))) |
+        (static_cast<std::uint32_t>(_mm_movemask_epi8(_mm_packs_epi16(c, c))) & 0xFFu) << 16;
+#else
+    for (std::size_t i = 0; i < tags_.size(); ++i) m |= static_cast<std::uint32_t>(tags_[i] == want) << i;
+#endif
+    return m & ((std::uint32_t{1} << n_) - 1);
+  }
+
+  // Whether `k` (whose first two bytes matched the name's) is the name:
+  // byte by byte up to the name's NUL, so a shorter key stops at its own
+  // NUL and no byte past it is read.
+  static bool rest_equal(const char* k, field_name name) noexcept {
+    for (std::size_t j = 2; j <= name.len; ++j) {
+      if (k[j] != name.s[j]) return false;
     }
-    return s;
+    return true;
   }
 
   flexbuffers::Map m_;
   flexbuffers::Vector values_;
-  std::array<slot, 24> slots_;
+  // keys_ has no initialiser (only the first n_ are read); tags_ is
+  // compared whole, so it is zeroed (48 bytes, three stores).
+  std::array<const char*, 24> keys_;
+  alignas(16) std::array<std::uint16_t, 24> tags_{};
   std::size_t n_ = 0;
   const char* list_;
   std::size_t index_;
@@ -434,7 +496,8 @@ inline void record_fault(prepared& p, const fault& f, std::uint32_t at) {
 }
 
 // The reads of an event of an id and a text (u.id_text).
-inline void read_id_text(field_reader& f, prepared& p, const char* id, const char* text) {
+template <std::size_t I, std::size_t T>
+void read_id_text(field_reader& f, prepared& p, const char (&id)[I], const char (&text)[T]) {
   p.u.id_text.id = f.id(id);
   p.u.id_text.text = f.text(text);
 }
