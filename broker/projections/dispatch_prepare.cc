@@ -54,6 +54,16 @@ static_assert([] {
 // search assumes sorted keys, which verification does not check: a map
 // whose keys are not strictly ascending is looked up name by name, so the
 // answers are m[name]'s whatever the data.
+// strcmp's sign, inline: the keys are a few bytes long and equal to the
+// name they are compared with, where a call to the library's strcmp cost
+// more than the comparison (a few per event, on the reader thread).
+inline int compare_keys(const char* a, const char* b) noexcept {
+  for (;; ++a, ++b) {
+    const auto x = static_cast<unsigned char>(*a), y = static_cast<unsigned char>(*b);
+    if (x != y || x == 0) return int{x} - int{y};
+  }
+}
+
 template <std::size_t N>
 std::array<flexbuffers::Reference, N> fields(const flexbuffers::Map& m, const names<N>& want) {
   std::array<flexbuffers::Reference, N> out;
@@ -65,14 +75,14 @@ std::array<flexbuffers::Reference, N> fields(const flexbuffers::Map& m, const na
   for (std::size_t i = 0; i < keys.size(); ++i) {
     const char* key = keys[i].AsKey();
     if (previous != nullptr &&
-        (byte(previous) > byte(key) || (byte(previous) == byte(key) && std::strcmp(previous, key) >= 0))) {
+        (byte(previous) > byte(key) || (byte(previous) == byte(key) && compare_keys(previous, key) >= 0))) {
       for (std::size_t n = 0; n < N; ++n) out[n] = m[want[n]];
       return out;
     }
     previous = key;
     while (j < N && byte(want[j]) < byte(key)) ++j;
     while (j < N && byte(want[j]) == byte(key)) {
-      const int c = std::strcmp(want[j], key);
+      const int c = compare_keys(want[j], key);
       if (c > 0) break;
       if (c == 0) out[j] = values[i];
       ++j;
