@@ -137,6 +137,29 @@ void dispatch_projection::apply_prepared(const event_view& e, std::span<const st
   s_->apply(e, *std::launder(reinterpret_cast<const prepared_event*>(prepared.data())));
 }
 
+void dispatch_projection::prefetch(std::span<const std::byte> prepared, int stage) const noexcept {
+  const auto& p = *std::launder(reinterpret_cast<const prepared_event*>(prepared.data()));
+  if (p.envelope != envelope_fault::none || !p.own_stream) return;  // an orphan: no item to find
+  const auto& s = *s_;
+  if (stage == 0) {
+    s.by_id.prefetch_slot(p.id_hash);
+    if (p.kind == event_kind::mottatt && p.reason == nullptr && p.mottatt.digital_kind != no_digital_id) {
+      s.by_mottaker.prefetch_slot(p.mottatt.recipient_hash);
+    }
+    return;
+  }
+  const auto idx = s.by_id.peek(p.id, p.id_hash);
+  if (idx == id_table::none) return;
+  // A step reads and writes the item's first line, and its second only to
+  // add a detalj.
+  const auto* item = reinterpret_cast<const char*>(&s.items[idx]);
+  __builtin_prefetch(item);
+  if (p.kind == event_kind::status && p.reason == nullptr && !p.unknown_status && p.status.has_detalj) {
+    __builtin_prefetch(item + 64);
+  }
+  __builtin_prefetch(&s.hot[idx]);
+}
+
 void dispatch_projection::take_changes(record_changes& out) {
   auto& s = *s_;
   // Key order: "a/" (orphans, by position) before "f/" (by id).
@@ -150,7 +173,7 @@ void dispatch_projection::take_changes(record_changes& out) {
   // The dirty items are scattered over the state: ask for each item's lines
   // a few items ahead, and for what they point to (texts, history) a little
   // later, so the misses of several items overlap.
-  constexpr std::size_t item_ahead = 8, texts_ahead = 4;
+  constexpr std::size_t item_ahead = 16, texts_ahead = 8;
   std::array<char, forsendelse_key_size> key;
   const std::size_t n = s.dirty.size();
   for (std::size_t i = 0; i < n; ++i) {

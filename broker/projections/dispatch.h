@@ -62,6 +62,9 @@ class dispatch_projection final : public projection {
   std::size_t prepared_size() const noexcept override;
   void prepare(const event_view& e, std::span<std::byte> out) const override;
   void apply_prepared(const event_view& e, std::span<const std::byte> prepared) override;
+  // Stage 0: the id's slot in the id table (and a new item's recipient
+  // slot); stage 1: the item that slot holds, if it is already there.
+  void prefetch(std::span<const std::byte> prepared, int stage) const noexcept override;
   void take_changes(record_changes& out) override;
   bool load(std::string_view key, std::string_view value) override;
   void finish_load() override;

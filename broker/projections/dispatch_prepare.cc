@@ -35,12 +35,20 @@ enum { s_detalj, s_id, s_status };  // indexes in status_keys
 constexpr names<7> mottatt_keys = {"avsender", "forsendelseId", "konteringskode", "kunDigitalLevering",
                                     "mottaker", "tittel", "utskriftskonfigurasjon"};
 enum { m_avsender, m_id, m_kontering, m_kun_digital, m_mottaker, m_tittel, m_utskrift };  // in mottatt_keys
+// The names read in ForsendelseMottatt's nested maps (mottaker, its
+// digitalId, utskriftskonfigurasjon), in strcmp order too.
+constexpr names<2> mottaker_keys = {"digitalId", "navn"};
+enum { r_digital, r_navn };
+constexpr names<2> digital_keys = {"type", "value"};
+enum { d_type, d_value };
+constexpr names<1> utskrift_keys = {"brevtype"};
 constexpr names<8> print_keys = {"fargeSider", "forsendelseId", "konvoluttertAutomatisk", "konvoluttertManuelt",
                                   "portoMinor", "produksjonskostnadMinor", "sorthvitSider", "vektGram"};
 constexpr std::size_t p_id = 1;  // in print_keys
 // print_fields[i] is print_keys[print_at[i]].
 constexpr std::array<std::size_t, 7> print_at = {6, 0, 2, 3, 7, 5, 4};
-static_assert(ascending(status_keys) && ascending(mottatt_keys) && ascending(print_keys));
+static_assert(ascending(status_keys) && ascending(mottatt_keys) && ascending(print_keys) && ascending(mottaker_keys) &&
+              ascending(digital_keys));
 static_assert([] {
   for (std::size_t i = 0; i < print_at.size(); ++i) {
     if (std::string_view(print_fields[i]) != print_keys[print_at[i]]) return false;
@@ -54,6 +62,16 @@ static_assert([] {
 // search assumes sorted keys, which verification does not check: a map
 // whose keys are not strictly ascending is looked up name by name, so the
 // answers are m[name]'s whatever the data.
+// strcmp's sign, inline: the keys are a few bytes long and equal to the
+// name they are compared with, where a call to the library's strcmp cost
+// more than the comparison (a few per event, on the reader thread).
+inline int compare_keys(const char* a, const char* b) noexcept {
+  for (;; ++a, ++b) {
+    const auto x = static_cast<unsigned char>(*a), y = static_cast<unsigned char>(*b);
+    if (x != y || x == 0) return int{x} - int{y};
+  }
+}
+
 template <std::size_t N>
 std::array<flexbuffers::Reference, N> fields(const flexbuffers::Map& m, const names<N>& want) {
   std::array<flexbuffers::Reference, N> out;
@@ -65,14 +83,14 @@ std::array<flexbuffers::Reference, N> fields(const flexbuffers::Map& m, const na
   for (std::size_t i = 0; i < keys.size(); ++i) {
     const char* key = keys[i].AsKey();
     if (previous != nullptr &&
-        (byte(previous) > byte(key) || (byte(previous) == byte(key) && std::strcmp(previous, key) >= 0))) {
+        (byte(previous) > byte(key) || (byte(previous) == byte(key) && compare_keys(previous, key) >= 0))) {
       for (std::size_t n = 0; n < N; ++n) out[n] = m[want[n]];
       return out;
     }
     previous = key;
     while (j < N && byte(want[j]) < byte(key)) ++j;
     while (j < N && byte(want[j]) == byte(key)) {
-      const int c = std::strcmp(want[j], key);
+      const int c = compare_keys(want[j], key);
       if (c > 0) break;
       if (c == 0) out[j] = values[i];
       ++j;
@@ -120,17 +138,20 @@ void prepare_mottatt(const event_view& e, const std::array<flexbuffers::Referenc
   if (!tittel) return refuse("tittel is missing or not a string");
   const auto mottaker = map_of(m[m_mottaker]);
   if (!mottaker) return refuse("mottaker is missing or not an object");
-  const auto navn = get_string(*mottaker, "navn");
+  const auto r = fields(*mottaker, mottaker_keys);
+  const auto navn = string_of(r[r_navn]);
   if (!navn) return refuse("mottaker.navn is missing or not a string");
   p.avsender = *avsender;
   p.avsender_hash = interner::hash(*avsender);
   p.tittel = *tittel;
   p.navn = *navn;
 
-  if (const auto digital = (*mottaker)["digitalId"]; !digital.IsNull()) {
+  if (const auto digital = r[r_digital]; !digital.IsNull()) {
     const auto d = map_of(digital);
-    const auto type = d ? get_string(*d, "type") : std::nullopt;
-    const auto value = d ? get_string(*d, "value") : std::nullopt;
+    std::array<flexbuffers::Reference, 2> dv;  // null references unless a map
+    if (d) dv = fields(*d, digital_keys);
+    const auto type = string_of(dv[d_type]);
+    const auto value = string_of(dv[d_value]);
     const auto parsed = type ? parse_id_kind(*type) : std::nullopt;
     if (!parsed || (*parsed != id_kind::no_fnr && *parsed != id_kind::no_orgnr) || !value) {
       return refuse("mottaker.digitalId must be {type: NO_FNR|NO_ORGNR, value}");
@@ -161,7 +182,7 @@ void prepare_mottatt(const event_view& e, const std::array<flexbuffers::Referenc
   if (const auto config = m[m_utskrift]; !config.IsNull()) {
     const auto u = map_of(config);
     if (!u) return refuse("utskriftskonfigurasjon must be an object");
-    if (const auto brevtype = (*u)["brevtype"]; !brevtype.IsNull()) {
+    if (const auto brevtype = fields(*u, utskrift_keys)[0]; !brevtype.IsNull()) {
       const auto b = string_of(brevtype);
       if (b == "APOST") {
         p.brevtype = 1;

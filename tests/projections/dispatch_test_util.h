@@ -123,7 +123,14 @@ inline void apply_prepared_chunks(mp::projection& p, const std::vector<ev>& even
       return std::as_writable_bytes(std::span<std::uint64_t>(prepared.data() + i * words, words)).first(size);
     };
     for (std::size_t i = 0; i < n; ++i) p.prepare(held[i].v, slot(i));
-    for (std::size_t i = 0; i < n; ++i) p.apply_prepared(held[i].v, slot(i));
+    // With the hints feeder::apply gives (two and one events ahead here),
+    // which must change nothing whatever the state holds yet.
+    for (std::size_t i = 0; i < n; ++i) {
+      if (i + 2 < n) p.prefetch(slot(i + 2), 0);
+      if (i + 1 < n) p.prefetch(slot(i + 1), 1);
+      p.apply_prepared(held[i].v, slot(i));
+      p.prefetch(slot(i), 1);
+    }
   }
 }
 
