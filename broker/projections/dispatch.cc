@@ -153,11 +153,11 @@ void dispatch_projection::prefetch(std::span<const std::byte> prepared, int stag
   // A step reads and writes the item's first line, and its second only to
   // add a detalj.
   const auto* item = reinterpret_cast<const char*>(&s.items[idx]);
-  __builtin_prefetch(item);
+  prefetch_line(item);
   if (p.kind == event_kind::status && p.reason == nullptr && !p.unknown_status && p.status.has_detalj) {
-    __builtin_prefetch(item + 64);
+    prefetch_line(item + 64);
   }
-  __builtin_prefetch(&s.hot[idx]);
+  prefetch_line(&s.hot[idx]);
 }
 
 void dispatch_projection::take_changes(record_changes& out) {

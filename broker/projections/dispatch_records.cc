@@ -85,18 +85,18 @@ void dispatch_projection::state::sort_dirty() {
 
 void dispatch_projection::state::prefetch_item(std::uint32_t idx) const noexcept {
   const auto* line = reinterpret_cast<const char*>(&items[idx]);
-  for (std::size_t at = 0; at < sizeof(forsendelse); at += 64) __builtin_prefetch(line + at);
+  for (std::size_t at = 0; at < sizeof(forsendelse); at += 64) prefetch_line(line + at);
 }
 
 void dispatch_projection::state::prefetch_texts(std::uint32_t idx) const noexcept {
   const auto& f = items[idx];
-  __builtin_prefetch(f.text);  // navn and the digital id follow tittel
+  prefetch_line(f.text);  // navn and the digital id follow tittel
   // Every line of the history: five entries span two or three.
   const auto* h = reinterpret_cast<const char*>(f.history.begin());
   const auto* end = reinterpret_cast<const char*>(f.history.end()) - 1;
-  for (; h < end; h += 64) __builtin_prefetch(h);
-  __builtin_prefetch(end);
-  if (!f.detaljer.empty()) __builtin_prefetch(f.detaljer.begin());
+  for (; h < end; h += 64) prefetch_line(h);
+  prefetch_line(end);
+  if (!f.detaljer.empty()) prefetch_line(f.detaljer.begin());
 }
 
 void dispatch_projection::state::encode(const anomaly& a, std::string& out) {

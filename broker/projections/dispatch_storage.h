@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "broker/projections/chunked.h"
+#include "broker/projections/prefetch.h"
 #include "codec/batch.h"
 
 namespace muninn::projections::dispatch_detail {
@@ -227,12 +228,13 @@ class id_table {
   // prefetch()'s two stages: the home slot of `h` (a slot may straddle two
   // lines), then, once that is in, the index it holds for `id` if the
   // first probes find it (none otherwise: a hint may give up).
-  // No test for an empty table (mask_ is 0, the address null, which a
-  // prefetch may name): behind one, GCC 12 at -O2 dropped both prefetches.
+  // prefetch_line(), not __builtin_prefetch: GCC 12 at -O2 dropped both
+  // of these behind the empty-table test (prefetch.h).
   void prefetch_slot(std::uint64_t h) const noexcept {
+    if (slots_.empty()) return;
     const auto* at = reinterpret_cast<const char*>(slots_.data() + (h & mask_));
-    __builtin_prefetch(at);
-    __builtin_prefetch(at + sizeof(slot) - 1);
+    prefetch_line(at);
+    prefetch_line(at + sizeof(slot) - 1);
   }
   std::uint32_t peek(const event_id& id, std::uint64_t h) const noexcept {
     if (slots_.empty()) return none;
@@ -306,7 +308,9 @@ class recipient_index {
     return previous;
   }
   // The slot push(h) starts probing at (prefetch(), stage 0).
-  void prefetch_slot(std::uint64_t h) const noexcept { __builtin_prefetch(slots_.data() + home(h)); }
+  void prefetch_slot(std::uint64_t h) const noexcept {
+    if (!slots_.empty()) prefetch_line(slots_.data() + home(h));
+  }
   std::uint32_t head(std::uint64_t h) const noexcept {
     return slots_.empty() ? no_slot : slots_[find_slot(h)].head;
   }
