@@ -275,8 +275,7 @@ void sort_by_id(std::vector<const T*>& xs) {
     if (i + 8 < xs.size()) __builtin_prefetch(xs[i + 8]->id.data());
     ks.push_back(key_of(xs[i]));
   }
-  sort_keyed(ks);
-  for (std::size_t i = 0; i < ks.size(); ++i) xs[i] = ks[i].x;
+  xs = sorted_by_id(ks);
 }
 
 template <class T>
@@ -467,10 +466,7 @@ std::vector<const ledger_entry*> take_dirty(std::vector<ledger_entry*>& list) {
 // Takes a dirty list's entities sorted by id; entities() clears their flags.
 template <class T>
 std::vector<T*> take_dirty(std::vector<id_keyed<T>>& list) {
-  sort_keyed(list);
-  std::vector<T*> v;
-  v.reserve(list.size());
-  for (const auto& k : list) v.push_back(k.x);
+  auto v = sorted_by_id(list);
   list.clear();
   return v;
 }

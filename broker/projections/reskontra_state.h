@@ -313,21 +313,19 @@ struct gather {
 };
 }  // namespace id_sort
 
-// By id, bytewise. Each word of the keys compares on a few varying bytes
-// (ids of a kind share a long prefix, and a checkpoint's ids cluster), so
-// an LSD radix sort on the 64 bits from the first that differs, gathered to
-// those that vary, takes two or three passes where std::sort took dozens of
-// three-word compares per key. Keys equal in those bits (equal in their
-// first 24 bytes, or differing only further on) go to std::sort after.
+// The keys' entities by id, bytewise. Each word of the keys compares on a
+// few varying bytes (ids of a kind share a long prefix, and a checkpoint's
+// ids cluster), so an LSD radix sort on the 64 bits from the first that
+// differs, gathered to those that vary, takes two or three passes where
+// std::sort took dozens of three-word compares per key. It moves (bits,
+// entity) pairs, not the keys: fetching each key again by index afterwards
+// missed the cache as often as not. Entities equal in those bits (equal in
+// their first 24 bytes, or differing only further on) are ordered by their
+// ids after: the one case that reads entities, rare with real ids.
 template <class T>
-void sort_keyed(std::vector<id_keyed<T>>& ks) {
-  const auto less = [](const id_keyed<T>& a, const id_keyed<T>& b) {
-    if (a.w[0] != b.w[0]) return a.w[0] < b.w[0];
-    if (a.w[1] != b.w[1]) return a.w[1] < b.w[1];
-    if (a.w[2] != b.w[2]) return a.w[2] < b.w[2];
-    return a.x->id < b.x->id;
-  };
+std::vector<T*> sorted_by_id(const std::vector<id_keyed<T>>& ks) {
   const std::size_t n = ks.size();
+  std::vector<T*> out(n);
   std::uint64_t d[3] = {0, 0, 0};
   for (const auto& k : ks) {
     for (int i = 0; i < 3; ++i) d[i] |= k.w[i] ^ ks[0].w[i];
@@ -336,16 +334,23 @@ void sort_keyed(std::vector<id_keyed<T>>& ks) {
   while (from < 192 && d[from / 64] == 0) from += 64;
   if (from < 192) from += static_cast<unsigned>(std::countl_zero(d[from / 64]));
   id_sort::gather g;
-  if (n < 256 || from == 192 || n > std::numeric_limits<std::uint32_t>::max() || !g.plan(id_sort::window(d, from))) {
-    std::sort(ks.begin(), ks.end(), less);
-    return;
+  if (n < 256 || from == 192 || !g.plan(id_sort::window(d, from))) {
+    std::vector<id_keyed<T>> sorted(ks);
+    std::sort(sorted.begin(), sorted.end(), [](const id_keyed<T>& a, const id_keyed<T>& b) {
+      if (a.w[0] != b.w[0]) return a.w[0] < b.w[0];
+      if (a.w[1] != b.w[1]) return a.w[1] < b.w[1];
+      if (a.w[2] != b.w[2]) return a.w[2] < b.w[2];
+      return a.x->id < b.x->id;
+    });
+    for (std::size_t i = 0; i < n; ++i) out[i] = sorted[i].x;
+    return out;
   }
   struct item {
-    std::uint64_t key;
-    std::uint32_t at;  // in ks
+    std::uint64_t bits;
+    T* x;
   };
   std::vector<item> a(n), b(n);
-  for (std::size_t i = 0; i < n; ++i) a[i] = {g(id_sort::window(ks[i].w, from)), static_cast<std::uint32_t>(i)};
+  for (std::size_t i = 0; i < n; ++i) a[i] = {g(id_sort::window(ks[i].w, from)), ks[i].x};
   const unsigned passes = (g.width + 10) / 11;
   const unsigned digit = (g.width + passes - 1) / passes;
   std::vector<std::uint32_t> count(std::size_t{1} << digit);
@@ -353,22 +358,20 @@ void sort_keyed(std::vector<id_keyed<T>>& ks) {
     const unsigned shift = p * digit;
     const std::uint64_t m = count.size() - 1;
     std::fill(count.begin(), count.end(), 0);
-    for (const auto& x : a) ++count[x.key >> shift & m];
+    for (const auto& x : a) ++count[x.bits >> shift & m];
     std::uint32_t sum = 0;
     for (auto& c : count) sum += std::exchange(c, sum);
-    for (const auto& x : a) b[count[x.key >> shift & m]++] = x;
+    for (const auto& x : a) b[count[x.bits >> shift & m]++] = x;
     a.swap(b);
   }
-  std::vector<id_keyed<T>> out;
-  out.reserve(n);
   for (std::size_t i = 0; i < n;) {
-    std::size_t j = i + 1;
-    while (j < n && a[j].key == a[i].key) ++j;
-    const std::size_t first = out.size();
-    for (; i < j; ++i) out.push_back(ks[a[i].at]);
-    if (out.size() - first > 1) std::sort(out.begin() + first, out.end(), less);
+    const std::size_t first = i;
+    for (; i < n && a[i].bits == a[first].bits; ++i) out[i] = a[i].x;
+    if (i - first > 1) {
+      std::sort(out.begin() + first, out.begin() + i, [](const T* p, const T* q) { return p->id < q->id; });
+    }
   }
-  ks.swap(out);
+  return out;
 }
 
 struct party_state;

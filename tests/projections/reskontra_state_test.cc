@@ -62,7 +62,7 @@ struct named {
   std::string_view id;
 };
 
-// sort_keyed's order against std::sort on the ids themselves, from a
+// sorted_by_id's order against std::sort on the ids themselves, from a
 // shuffled start (a stable sort would keep ties in an order already right).
 void check_sorted_by_id(std::vector<std::string> ids) {
   std::mt19937 shuffle(42);
@@ -73,11 +73,11 @@ void check_sorted_by_id(std::vector<std::string> ids) {
     xs[i].id = ids[i];
     ks.push_back(rd::key_of(&xs[i]));
   }
-  rd::sort_keyed(ks);
+  const auto got = rd::sorted_by_id(ks);
   auto want = ids;
   std::sort(want.begin(), want.end());
-  REQUIRE(ks.size() == want.size());
-  for (std::size_t i = 0; i < want.size(); ++i) REQUIRE(ks[i].x->id == want[i]);
+  REQUIRE(got.size() == want.size());
+  for (std::size_t i = 0; i < want.size(); ++i) REQUIRE(got[i]->id == want[i]);
 }
 
 std::uint64_t next(std::uint64_t& s) {
@@ -86,7 +86,7 @@ std::uint64_t next(std::uint64_t& s) {
 }
 }  // namespace
 
-TEST_CASE("reskontra state: sort_keyed orders ids bytewise, however they differ", "[reskontra]") {
+TEST_CASE("reskontra state: sorted_by_id orders ids bytewise, however they differ", "[reskontra]") {
   std::uint64_t seed = 7;
   SECTION("empty and single") {
     check_sorted_by_id({});
