@@ -271,8 +271,8 @@ void sort_by_id(std::vector<const T*>& xs) {
   for (std::size_t i = 0; i < xs.size(); ++i) {
     // Ask for the ids a few entities ahead so their misses overlap (the id
     // is just before its entity, the view in it).
-    if (i + 16 < xs.size()) __builtin_prefetch(xs[i + 16]);
-    if (i + 8 < xs.size()) __builtin_prefetch(xs[i + 8]->id.data());
+    if (i + 16 < xs.size()) prefetch_line(xs[i + 16]);
+    if (i + 8 < xs.size()) prefetch_line(xs[i + 8]->id.data());
     ks.push_back(key_of(xs[i]));
   }
   xs = sorted_by_id(ks);
@@ -295,7 +295,7 @@ void encode_any(const T& x, const state& s, std::string& out) {
 // line or plan names), asked for closer, once the near lines have come:
 // reading party->id or a line's view in near() would stall on their miss.
 inline void prefetch(std::string_view s) {
-  if (!s.empty()) __builtin_prefetch(s.data());
+  if (!s.empty()) prefetch_line(s.data());
 }
 inline void prefetch_party(const party_state* p) {
   if (p == nullptr) return;
@@ -308,11 +308,11 @@ inline void prefetch_party(const party_state* p) {
   asm volatile("" : : "r"(n));
   // An inline id is kept just before its entity (id_table), where it may
   // begin on the previous line.
-  __builtin_prefetch(reinterpret_cast<const char*>(p) - 1);
+  prefetch_line(reinterpret_cast<const char*>(p) - 1);
 }
 template <class Line>
 void prefetch_lines(std::span<const Line> lines) {
-  if (!lines.empty()) __builtin_prefetch(lines.data());
+  if (!lines.empty()) prefetch_line(lines.data());
 }
 template <class Line>
 void prefetch_line_ids(std::span<const Line> lines) {
@@ -354,14 +354,14 @@ void prefetch_near(const payment_order& x, const state& s) {
 }
 void prefetch_far(const payment_order& x, const state& s) { prefetch_line_ids(s.lines_of(x)); }
 void prefetch_near(const plan& x, const state&) {
-  if (!x.invoice_ids.empty()) __builtin_prefetch(x.invoice_ids.data());
-  if (!x.installments.empty()) __builtin_prefetch(x.installments.data());
+  if (!x.invoice_ids.empty()) prefetch_line(x.invoice_ids.data());
+  if (!x.installments.empty()) prefetch_line(x.installments.data());
 }
 void prefetch_far(const plan& x, const state&) {
   for (std::size_t i = 0; i < x.invoice_ids.size() && i < 4; ++i) prefetch(x.invoice_ids[i]);
 }
 void prefetch_near(const party_state& x, const state&) {
-  if (!x.credits.empty()) __builtin_prefetch(x.credits.data());
+  if (!x.credits.empty()) prefetch_line(x.credits.data());
 }
 void prefetch_near(const other_record& x, const state&) {
   prefetch(x.ref);
@@ -390,7 +390,7 @@ class record_emitter {
       // each, then what they name: prefetch_near(), prefetch_far()).
       if (i + 8 < xs.size()) {
         const char* ahead = reinterpret_cast<const char*>(xs[i + 8]);
-        for (std::size_t line = 0; line < sizeof(T); line += 64) __builtin_prefetch(ahead + line);
+        for (std::size_t line = 0; line < sizeof(T); line += 64) prefetch_line(ahead + line);
       }
       if (i + 4 < xs.size()) prefetch_near(*xs[i + 4], s_);
       if (i + 2 < xs.size()) prefetch_far(*xs[i + 2], s_);
