@@ -142,10 +142,10 @@ class id_table {
     return const_cast<id_table*>(this)->find(id, hash_id(id));
   }
   bool contains(std::string_view id) const noexcept { return find(id) != nullptr; }
-  // Starts the misses a find(id, h) will take, so that the lookups of one
-  // event overlap instead of waiting one after another: prefetch_slot()
-  // first for every id, then prefetch_entity() (which reads the slot, in
-  // cache by then) for those that should exist.
+  // Starts the misses a find(id, h) will take, so that lookups overlap
+  // instead of waiting one after another (projection::prefetch, the hints
+  // in reskontra.cc): prefetch_slot() first, then, events later,
+  // prefetch_entity(), which reads the slot (in cache by then).
   void prefetch_slot(std::uint64_t h) const noexcept {
     if (!slots_.empty()) prefetch_line(&slots_[tag_of(h) & mask_]);
   }
