@@ -299,18 +299,16 @@ inline void prefetch(std::string_view s) {
 }
 inline void prefetch_party(const party_state* p) {
   if (p == nullptr) return;
-  // A load, not a prefetch: the party an item names may be anywhere in the
-  // party table, mostly on a page the TLB does not hold, and on the EPYC
-  // we measure on a prefetch of it did not help (prefetch_far still
-  // stalled on party->id); a load whose value nothing waits on lets the
-  // core go on while the line comes (take_changes about a fifth faster).
-  // That prefetch was a __builtin_prefetch, which GCC may have deleted
-  // (prefetch.h); the load was kept without measuring prefetch_line here.
-  const std::size_t n = p->id.size();
-  asm volatile("" : : "r"(n));
-  // An inline id is kept just before its entity (id_table), where it may
-  // begin on the previous line.
-  prefetch_line(reinterpret_cast<const char*>(p) - 1);
+  // A party's key ("TYPE:normalised", at most 21 bytes) is always kept in
+  // the 24 bytes just before its entity (id_table's inline id), which may
+  // span a line boundary: the lines of both ends and the entity's first,
+  // and encoding's read of party->id finds them all. (A plain load of
+  // party->id here, which session 13 first had, held up the loop on its
+  // miss; it had replaced prefetches that GCC deleted, prefetch.h.)
+  const char* c = reinterpret_cast<const char*>(p);
+  prefetch_line(c - 24);
+  prefetch_line(c - 1);
+  prefetch_line(c);
 }
 template <class Line>
 void prefetch_lines(std::span<const Line> lines) {
@@ -327,17 +325,11 @@ void prefetch_near(const receivable& x, const state&) {
   prefetch(x.ocr_ref);
   prefetch(x.agency);
 }
-void prefetch_far(const receivable& x, const state&) {
-  if (x.party != nullptr) prefetch(x.party->id);
-}
 void prefetch_near(const payable& x, const state&) {
   prefetch_party(x.party);
   prefetch(x.supplier_invoice_no);
   prefetch(x.approver);
   prefetch(x.block_reason);
-}
-void prefetch_far(const payable& x, const state&) {
-  if (x.party != nullptr) prefetch(x.party->id);
 }
 void prefetch_near(const payment& x, const state&) {
   prefetch(x.source_ref);
