@@ -298,17 +298,11 @@ inline void prefetch(std::string_view s) {
   if (!s.empty()) prefetch_line(s.data());
 }
 inline void prefetch_party(const party_state* p) {
-  if (p == nullptr) return;
-  // A party's key ("TYPE:normalised", at most 21 bytes) is always kept in
-  // the 24 bytes just before its entity (id_table's inline id), which may
-  // span a line boundary: the lines of both ends and the entity's first,
-  // and encoding's read of party->id finds them all. (A plain load of
-  // party->id here, which session 13 first had, held up the loop on its
-  // miss; it had replaced prefetches that GCC deleted, prefetch.h.)
-  const char* c = reinterpret_cast<const char*>(p);
-  prefetch_line(c - 24);
-  prefetch_line(c - 1);
-  prefetch_line(c);
+  // A party's key ("TYPE:normalised", at most 21 bytes) is always an
+  // inline id. (A plain load of party->id here, which session 13 first
+  // had, held up the loop on its miss; it had replaced prefetches that GCC
+  // deleted, prefetch.h.)
+  if (p != nullptr) id_table<party_state>::prefetch_with_id(p);
 }
 template <class Line>
 void prefetch_lines(std::span<const Line> lines) {

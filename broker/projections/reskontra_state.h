@@ -157,6 +157,16 @@ class id_table {
     // demand load may need.
     if (s.idx != 0 && s.tag == tag_of(h)) prefetch_line(&items_[s.idx - 1]);
   }
+  // For a holder of `x` (an item's party): what reading x->id and x's first
+  // fields takes. The inline id is in the bytes before x, which may begin
+  // on the line before x's; an id kept in the arena is not asked for.
+  static void prefetch_with_id(const T* x) noexcept {
+    static_assert((1 + inline_id) % alignof(T) == 0, "the entity follows the inline id directly");
+    const char* v = reinterpret_cast<const char*>(x);
+    prefetch_line(v - (1 + inline_id));
+    prefetch_line(v - 1);
+    prefetch_line(v);
+  }
 
   // `h` is hash_id(id), computed ahead (prepare() hashes on the reader
   // thread, so the applying thread only probes).
